@@ -1,0 +1,117 @@
+import {
+  BadRequest,
+  Forbidden,
+  NotFound,
+  RamdiskDataSchema,
+  describeIssues,
+  normalizeMac,
+  normalizeRamdiskData,
+  pickNode,
+  preprocess,
+  transitionMessage,
+  type Logger,
+  type LookupAttributes,
+  type State,
+} from '@inspector/shared';
+import { describeJsonType } from './body.ts';
+import type { ApiDeps } from './deps.ts';
+
+export interface ContinueReply {
+  uuid: string;
+  ipmi_setup_credentials?: true;
+  ipmi_username?: string;
+  ipmi_password?: string;
+}
+
+const FAILURES_HEADER = 'The following failures happened during running pre-processing hooks';
+
+/**
+ * The ramdisk's callback. Unauthenticated, so it trusts nothing: the body is
+ * checked against the schema, and it can only move a node that is waiting
+ * for data, found through the lookup index.
+ */
+export async function continueIntrospection(
+  deps: ApiDeps,
+  body: unknown,
+  log: Logger,
+): Promise<ContinueReply> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new BadRequest(`Invalid data: expected a JSON object, got ${describeJsonType(body)}`);
+  }
+  const parsed = RamdiskDataSchema.safeParse(body);
+  if (!parsed.success) throw new BadRequest(`Invalid data: ${describeIssues(parsed.error)}`);
+
+  const { logs, ...rest } = parsed.data;
+  const normalized = normalizeRamdiskData(parsed.data);
+  const { failures } = preprocess(normalized, {
+    config: deps.config,
+    warn: (message) => log.debug(message),
+  });
+  const attrs: LookupAttributes = {
+    bmc_address: [normalized.ipmi_address, normalized.ipmi_v6address].filter(
+      (a): a is string => !!a,
+    ),
+    mac: [
+      ...new Set(
+        Object.values(normalized.interfaces)
+          .map((i) => normalizeMac(i.mac))
+          .filter((m): m is string => !!m),
+      ),
+    ],
+  };
+  const found = pickNode(attrs, await deps.store.candidates(attrs));
+  if (found.kind !== 'found') {
+    if (failures.length) {
+      throw new BadRequest(
+        `${FAILURES_HEADER}:\n${[...failures, `Look up error: ${found.message}`].join('\n')}`,
+      );
+    }
+    throw new NotFound(found.message);
+  }
+
+  const uuid = found.uuid;
+  const nodeLog = log.child({ node: uuid });
+  const record = await deps.store.get(uuid);
+  if (!record)
+    throw new NotFound(
+      `Could not find node ${uuid} in cache, probably it's not on introspection now`,
+    );
+  const notWaiting = (state: string) =>
+    new Forbidden(
+      `Node ${uuid} is not waiting for ramdisk data: ${transitionMessage(state as State, 'process')}`,
+    );
+  if (record.state !== 'waiting') throw notWaiting(record.state);
+
+  const job = { node: uuid, gen: record.gen, reqId: record.req_id };
+  const raw = JSON.stringify(rest);
+  if (failures.length) {
+    const error = failures.join('\n');
+    const moved = await deps.store.transition(uuid, record.gen, 'error', {
+      error,
+      raw,
+      logs: logs ?? undefined,
+    });
+    if (!moved.ok) throw notWaiting(moved.state);
+    nodeLog.warn({ failures }, 'ramdisk data refused');
+    if (logs) await deps.queues.add('ramdisk-logs', { ...job, outcome: 'error' });
+    throw new BadRequest(`${FAILURES_HEADER} for node ${uuid}:\n${error}`);
+  }
+
+  const moved = await deps.store.transition(uuid, record.gen, 'process', {
+    raw,
+    logs: logs ?? undefined,
+  });
+  if (!moved.ok) throw notWaiting(moved.state);
+  await deps.queues.add('process', job);
+  nodeLog.info({ gen: record.gen }, 'ramdisk data accepted');
+
+  if (!record.new_ipmi_username) return { uuid };
+  const password = await deps.store.getSecret(uuid, record.gen);
+  if (!password) return { uuid };
+  return {
+    uuid,
+    ipmi_setup_credentials: true,
+    ipmi_username: record.new_ipmi_username,
+    ipmi_password: password,
+  };
+}

@@ -1,0 +1,65 @@
+import type { Server } from 'node:http';
+import {
+  ConfigError,
+  Queues,
+  createLogger,
+  createRedis,
+  ironicClientFromConfig,
+  loadConfig,
+  storeFromConfig,
+} from '@inspector/shared';
+import { createApp } from './app.ts';
+
+function main(): void {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL, 'api');
+  const redis = createRedis(config.REDIS_URL, 'api', 'inspector-api');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const deps = {
+    config,
+    logger,
+    redis,
+    store: storeFromConfig(redis, config),
+    queues: new Queues(redis, config),
+    ironic: ironicClientFromConfig(config),
+  };
+  const app = createApp(deps);
+  const server: Server = app.listen(config.PORT, config.HOST, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info({ host: config.HOST, port }, `API listening on http://${config.HOST}:${port}`);
+  });
+  server.keepAliveTimeout = 65_000;
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal, exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, draining requests');
+    const deadline = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_S * 1000).unref();
+    server.close(async () => {
+      await deps.queues.close().catch(() => undefined);
+      await redis.quit().catch(() => undefined);
+      clearTimeout(deadline);
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main();

@@ -1,0 +1,57 @@
+import type { Middleware } from 'koa';
+import {
+  InspectorError,
+  ServiceUnavailable,
+  coerceError,
+  isRedisUnavailable,
+  type Logger,
+} from '@inspector/shared';
+
+const DEFAULT_MESSAGES: Record<number, string> = {
+  404: 'The requested URL was not found on the server',
+  405: 'The method is not allowed for the requested URL',
+  501: 'The method is not implemented',
+};
+
+function notFoundMessage(path: string): string {
+  const version = /^\/([^/]+)\/?$/.exec(path)?.[1];
+  return version && version !== 'v1' ? `Version ${version} not found.` : DEFAULT_MESSAGES[404]!;
+}
+
+/**
+ * The outermost middleware: every failure, and every empty error status that
+ * the router leaves (unknown route, wrong method), becomes
+ * `{"error": {"message": ...}}`. Unknown errors are logged and answered with a
+ * bare 500 that shows no internals.
+ */
+export function errorBodies(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status >= 400 && ctx.body == null) {
+        const message =
+          ctx.status === 404 ? notFoundMessage(ctx.path) : DEFAULT_MESSAGES[ctx.status];
+        ctx.body = { error: { message: message ?? `HTTP ${ctx.status}` } };
+      }
+    } catch (thrown) {
+      const caught = coerceError(thrown);
+      const err = isRedisUnavailable(caught)
+        ? new ServiceUnavailable('The state store (Redis) is unavailable, retry later', caught)
+        : caught;
+      // Koa and the router throw http-errors carrying `status` and `expose` (e.g. 405, 413).
+      const httpErr = err as Error & { status?: unknown; expose?: unknown };
+      const status =
+        err instanceof InspectorError
+          ? err.status
+          : typeof httpErr.status === 'number'
+            ? httpErr.status
+            : 500;
+      const expose = err instanceof InspectorError ? err.expose : httpErr.expose === true;
+      if (status >= 500) {
+        (ctx.state.log ?? logger).error({ err, status }, 'request failed');
+      }
+      ctx.status = status;
+      ctx.body = { error: { message: expose ? err.message : 'Internal server error' } };
+    }
+  };
+}

@@ -1,0 +1,17 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from '@inspector/shared';
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it back. */
+export function requestId(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const given = ctx.get('X-Request-Id');
+    const reqId = SAFE_ID.test(given) ? given : `req-${randomUUID()}`;
+    ctx.state.reqId = reqId;
+    ctx.state.log = logger.child({ reqId });
+    ctx.set('X-Request-Id', reqId);
+    await next();
+  };
+}

@@ -1,0 +1,27 @@
+import type Router from '@koa/router';
+import { MAX_VERSION } from '../middleware/api-version.ts';
+
+const RESOURCES = ['continue', 'introspection', 'rules'];
+
+/** The public discovery documents that clients read before anything else. */
+export function rootRoutes(router: Router): void {
+  router.get('/', (ctx) => {
+    ctx.body = {
+      versions: [
+        {
+          id: `${MAX_VERSION[0]}.${MAX_VERSION[1]}`,
+          status: 'CURRENT',
+          links: [{ rel: 'self', href: `${ctx.origin}/v1` }],
+        },
+      ],
+    };
+  });
+  router.get('/v1', (ctx) => {
+    ctx.body = {
+      resources: RESOURCES.map((name) => ({
+        name,
+        links: [{ rel: 'self', href: `${ctx.origin}/v1/${name}` }],
+      })),
+    };
+  });
+}

@@ -1,0 +1,18 @@
+import type { NodeRecord } from '@inspector/shared';
+
+/** Naive UTC ISO-8601 with microseconds, as upstream clients parse it. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+}
+
+export function statusView(record: NodeRecord, origin: string) {
+  return {
+    uuid: record.uuid,
+    state: record.state,
+    finished: record.finished_at !== null,
+    error: record.error,
+    started_at: isoTime(record.started_at),
+    finished_at: record.finished_at === null ? null : isoTime(record.finished_at),
+    links: [{ rel: 'self', href: `${origin}/v1/introspection/${record.uuid}` }],
+  };
+}

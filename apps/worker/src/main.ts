@@ -1,0 +1,75 @@
+import {
+  ConfigError,
+  QueueName,
+  Queues,
+  createLogger,
+  createRedis,
+  ironicClientFromConfig,
+  loadConfig,
+  storeFromConfig,
+  type Config,
+} from '@inspector/shared';
+import type { WorkerContext } from './context.ts';
+import { IronicPower } from './power/ironic-power.ts';
+import { startWorkers } from './workers.ts';
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'worker');
+  const connection = createRedis(config.REDIS_URL, 'worker', 'inspector-worker');
+  connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const ironic = ironicClientFromConfig(config);
+  const queues = new Queues(connection, config);
+  const ctx: WorkerContext = {
+    config,
+    logger,
+    ironic,
+    queues,
+    store: storeFromConfig(connection, config),
+    power: new IronicPower(ironic),
+  };
+  const workers = startWorkers(ctx, connection);
+  await queues.byName[QueueName.Maintenance].upsertJobScheduler(
+    'cleanup',
+    { every: config.CLEAN_UP_PERIOD_S * 1000 },
+    { name: 'cleanup', data: {} },
+  );
+  logger.info({ queues: Object.values(QueueName), power: ctx.power.name }, 'worker started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal, exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new jobs, finishing the ones in hand');
+    // worker.close() can hang while Redis is down: bound it.
+    const deadline = setTimeout(() => {
+      logger.warn('shutdown deadline passed, exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_S * 1000);
+    deadline.unref();
+    await Promise.allSettled(workers.map((w) => w.close()));
+    await queues.close().catch(() => undefined);
+    await connection.quit().catch(() => undefined);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

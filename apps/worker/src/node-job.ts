@@ -1,0 +1,63 @@
+import type { Job } from 'bullmq';
+import {
+  NodeJobSchema,
+  coerceError,
+  type Logger,
+  type NodeJob,
+  type NodeRecord,
+  type State,
+} from '@inspector/shared';
+import type { WorkerContext } from './context.ts';
+import { isTransient } from './transient.ts';
+
+export interface NodeJobScope {
+  job: NodeJob;
+  record: NodeRecord;
+  log: Logger;
+}
+
+/**
+ * Runs one job about one run of one node. A job for an older run, or for a
+ * node no longer in `expected` state, is a no-op. A failure is retried by
+ * BullMQ while it is transient and attempts remain; otherwise it ends the run
+ * in error with a message that names the node and the operation.
+ */
+export async function runNodeJob(
+  ctx: WorkerContext,
+  bullJob: Job,
+  expected: readonly State[],
+  body: (scope: NodeJobScope) => Promise<void>,
+): Promise<void> {
+  const job = NodeJobSchema.parse(bullJob.data);
+  const log = ctx.logger.child({
+    node: job.node,
+    gen: job.gen,
+    reqId: job.reqId,
+    jobId: bullJob.id,
+    job: bullJob.name,
+  });
+  const record = await ctx.store.get(job.node);
+  if (!record || record.gen !== job.gen || !expected.includes(record.state)) {
+    log.info(
+      { state: record?.state, currentGen: record?.gen },
+      'job is for a past run or state: skipped',
+    );
+    return;
+  }
+  try {
+    await body({ job, record, log });
+  } catch (thrown) {
+    const err = coerceError(thrown);
+    const attempts = bullJob.opts.attempts ?? 1;
+    if (isTransient(err) && bullJob.attemptsMade + 1 < attempts) {
+      log.warn(
+        { err: err.message, attempt: bullJob.attemptsMade + 1 },
+        'transient failure, will retry',
+      );
+      throw err;
+    }
+    log.error({ err: err.message }, 'run failed');
+    const moved = await ctx.store.transition(job.node, job.gen, 'error', { error: err.message });
+    if (!moved.ok) log.info({ state: moved.state }, 'run had already moved on');
+  }
+}

@@ -1,0 +1,70 @@
+import { InspectorError, sleep, type IronicClient, type IronicNode } from '@inspector/shared';
+import type { PowerDriver } from './power-driver.ts';
+
+export interface IronicPowerOptions {
+  /** How long to wait for Ironic to report the node off. */
+  confirmTimeoutMs: number;
+  confirmIntervalMs: number;
+}
+
+/** Power and boot through Ironic's API, as upstream inspector does. */
+export class IronicPower implements PowerDriver {
+  readonly name = 'ironic';
+  constructor(
+    private readonly ironic: IronicClient,
+    private readonly opts: IronicPowerOptions = {
+      confirmTimeoutMs: 60_000,
+      confirmIntervalMs: 500,
+    },
+  ) {}
+
+  async bootIntoRamdisk(node: IronicNode): Promise<void> {
+    try {
+      await this.ironic.setBootDevice(node.uuid, 'pxe', false);
+    } catch (err) {
+      throw new InspectorError(
+        `Failed to set boot device to PXE for node ${node.uuid}: ${(err as Error).message}`,
+        { status: 503, cause: err },
+      );
+    }
+    try {
+      await this.ironic.setPowerState(node.uuid, 'rebooting');
+    } catch (err) {
+      throw new InspectorError(
+        `Failed to power on node ${node.uuid}, check its power management configuration: ${(err as Error).message}`,
+        { status: 503, cause: err },
+      );
+    }
+  }
+
+  async powerOff(node: IronicNode): Promise<void> {
+    try {
+      await this.ironic.setPowerState(node.uuid, 'power off');
+      // Ironic applies power changes asynchronously: read the state back.
+      const deadline = Date.now() + this.opts.confirmTimeoutMs;
+      for (;;) {
+        const current = await this.ironic.getNode(node.uuid);
+        if (current.power_state === 'power off') return;
+        if (Date.now() > deadline) {
+          throw new Error(`still "${current.power_state}" after ${this.opts.confirmTimeoutMs} ms`);
+        }
+        await sleep(this.opts.confirmIntervalMs);
+      }
+    } catch (err) {
+      throw new InspectorError(
+        `Failed to power off node ${node.uuid}, check its power management configuration: ${(err as Error).message}`,
+        { status: 503, cause: err },
+      );
+    }
+  }
+
+  /** Ironic can only read the boot device with working BMC credentials. */
+  async credentialsWork(node: IronicNode): Promise<boolean> {
+    try {
+      await this.ironic.getBootDevice(node.uuid);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import { TERMINAL_STATES } from '@inspector/shared';
+import type { WorkerContext } from '../context.ts';
+import { TIMEOUT_ERROR } from './timeout.ts';
+
+/**
+ * Periodic: drops expired runs from the status index and, as a safety net
+ * for a lost timeout job, times out runs older than the timeout.
+ */
+export async function cleanup(ctx: WorkerContext): Promise<void> {
+  const removed = await ctx.store.cleanup();
+  let timedOut = 0;
+  const timeoutMs = ctx.config.INTROSPECTION_TIMEOUT_S * 1000;
+  if (timeoutMs > 0) {
+    for (const record of await ctx.store.staleRuns(Date.now() - timeoutMs)) {
+      if (TERMINAL_STATES.has(record.state)) continue;
+      const moved = await ctx.store.transition(record.uuid, record.gen, 'timeout', {
+        error: TIMEOUT_ERROR,
+      });
+      if (moved.ok) timedOut++;
+    }
+  }
+  if (removed || timedOut) ctx.logger.info({ removed, timedOut }, 'clean-up pass');
+}

@@ -1,0 +1,26 @@
+import type { Job } from 'bullmq';
+import type { JobName } from '@inspector/shared';
+import type { WorkerContext } from '../context.ts';
+import { abort } from './abort.ts';
+import { cleanup } from './cleanup.ts';
+import { introspect } from './introspect.ts';
+import { processor } from './process.ts';
+import { ramdiskLogs } from './ramdisk-logs.ts';
+import { timeout } from './timeout.ts';
+
+export type Processor = (ctx: WorkerContext, job: Job) => Promise<void>;
+
+/** One processor per job name; a job name without one does not compile. */
+export function processors(ctx: WorkerContext): Record<JobName, Processor> {
+  return {
+    introspect,
+    abort,
+    process: processor({
+      attempts: ctx.config.CREDENTIALS_CHECK_ATTEMPTS,
+      intervalMs: ctx.config.CREDENTIALS_CHECK_INTERVAL_MS,
+    }),
+    timeout,
+    'ramdisk-logs': ramdiskLogs,
+    cleanup: (c) => cleanup(c),
+  } satisfies Record<JobName, Processor>;
+}

@@ -1,0 +1,150 @@
+import type { Job } from 'bullmq';
+import {
+  IronicError,
+  InspectorError,
+  RamdiskDataSchema,
+  checkProvisionState,
+  normalizeRamdiskData,
+  planUpdate,
+  preprocess,
+  sleep,
+  type HookContext,
+  type IronicNode,
+  type JsonPatchOp,
+  type Logger,
+  type NodeRecord,
+  type ProcessedData,
+} from '@inspector/shared';
+import type { WorkerContext } from '../context.ts';
+import { runNodeJob } from '../node-job.ts';
+import { saveRamdiskLogs } from './ramdisk-logs.ts';
+
+/** How the credential check is retried: upstream's 10 tries, 3 s apart. */
+export interface CredentialCheckPolicy {
+  attempts: number;
+  intervalMs: number;
+}
+
+/** The processed data as stored and served by GET .../data: raw keys plus what hooks derived. */
+function processedDocument(raw: Record<string, unknown>, data: ProcessedData) {
+  return {
+    ...raw,
+    ipmi_address: data.ipmi_address,
+    ipmi_v6address: data.ipmi_v6address,
+    all_interfaces: data.all_interfaces,
+    interfaces: data.interfaces,
+    macs: data.macs,
+    local_gb: data.local_gb,
+    cpus: data.cpus,
+    cpu_arch: data.cpu_arch,
+    memory_mb: data.memory_mb,
+  };
+}
+
+async function applyPlan(
+  ctx: WorkerContext,
+  node: IronicNode,
+  data: ProcessedData,
+  hookCtx: HookContext,
+  log: Logger,
+): Promise<void> {
+  const ports = await ctx.ironic.listPorts(node.uuid);
+  const plan = planUpdate(data, node, ports, hookCtx);
+  for (const port of plan.createPorts) {
+    const created = await ctx.ironic.createPort(node.uuid, port.address, port.pxe_enabled);
+    log.info({ mac: port.address, created }, created ? 'port created' : 'port already exists');
+  }
+  for (const port of plan.deletePorts) {
+    await ctx.ironic.deletePort(port, node.uuid);
+    log.info({ mac: port.address }, 'port deleted');
+  }
+  if (plan.nodePatches.length) await ctx.ironic.patchNode(node.uuid, plan.nodePatches);
+}
+
+/**
+ * Sets the new IPMI credentials in Ironic, then proves they work before the
+ * node is powered off; if they never do, the run ends in error.
+ */
+async function setCredentials(
+  ctx: WorkerContext,
+  node: IronicNode,
+  record: NodeRecord,
+  data: ProcessedData,
+  policy: CredentialCheckPolicy,
+  log: Logger,
+): Promise<IronicNode> {
+  const password = await ctx.store.getSecret(node.uuid, record.gen);
+  if (!password || !record.new_ipmi_username) {
+    throw new InspectorError(
+      `New IPMI credentials for node ${node.uuid} are no longer available (expired); restart the introspection`,
+    );
+  }
+  const patch: JsonPatchOp[] = [
+    { op: 'add', path: '/driver_info/ipmi_username', value: record.new_ipmi_username },
+    { op: 'add', path: '/driver_info/ipmi_password', value: password },
+  ];
+  if (!node.driver_info?.ipmi_address && data.ipmi_address) {
+    patch.push({ op: 'add', path: '/driver_info/ipmi_address', value: data.ipmi_address });
+  }
+  const updated = await ctx.ironic.patchNode(node.uuid, patch);
+  // Ironic masks the password in its answers: the power driver needs the real one.
+  const withSecret: IronicNode = {
+    ...updated,
+    driver_info: {
+      ...updated.driver_info,
+      ipmi_username: record.new_ipmi_username,
+      ipmi_password: password,
+      ...(patch.length > 2 ? { ipmi_address: data.ipmi_address } : {}),
+    },
+  };
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    if (await ctx.power.credentialsWork(withSecret)) {
+      log.info({ attempt }, 'new IPMI credentials work');
+      return withSecret;
+    }
+    if (attempt < policy.attempts) await sleep(policy.intervalMs);
+  }
+  throw new InspectorError(
+    `Failed to validate updated IPMI credentials for node ${node.uuid}, node might require maintenance`,
+  );
+}
+
+export function processor(policy: CredentialCheckPolicy) {
+  return async function process(ctx: WorkerContext, bullJob: Job): Promise<void> {
+    await runNodeJob(ctx, bullJob, ['processing'], async ({ job, record, log }) => {
+      const rawText = await ctx.store.getRaw(job.node);
+      if (!rawText) throw new InspectorError(`Ramdisk data of node ${job.node} is missing`);
+      const raw = JSON.parse(rawText) as Record<string, unknown>;
+      const hookCtx: HookContext = { config: ctx.config, warn: (m) => log.warn(m) };
+      const { data, failures } = preprocess(
+        normalizeRamdiskData(RamdiskDataSchema.parse(raw)),
+        hookCtx,
+      );
+      if (failures.length) throw new InspectorError(failures.join('\n'));
+
+      let node: IronicNode;
+      try {
+        node = await ctx.ironic.getNode(job.node);
+      } catch (err) {
+        if (err instanceof IronicError && err.ironicStatus === 404) {
+          throw new InspectorError(`Node ${job.node} was not found in Ironic`, { status: 404 });
+        }
+        throw err;
+      }
+      checkProvisionState(node);
+      await applyPlan(ctx, node, data, hookCtx, log);
+      await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
+      if (ctx.config.ALWAYS_STORE_RAMDISK_LOGS) await saveRamdiskLogs(ctx, job.node);
+
+      if (record.new_ipmi_username) {
+        node = await setCredentials(ctx, node, record, data, policy, log);
+        await ctx.power.powerOff(node);
+      } else if (record.manage_boot && ctx.config.POWER_OFF) {
+        await ctx.power.powerOff(node);
+      }
+      const moved = await ctx.store.transition(job.node, job.gen, 'finish');
+      if (moved.ok) log.info('introspection finished');
+      else log.info({ state: moved.state }, 'run moved on during processing');
+    });
+  };
+}

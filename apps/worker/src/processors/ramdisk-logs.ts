@@ -1,0 +1,34 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Job } from 'bullmq';
+import { RamdiskLogsJobSchema } from '@inspector/shared';
+import type { WorkerContext } from '../context.ts';
+
+/** `<uuid>_<UTC time>.tar.gz`; the uuid was validated, so the name cannot leave the directory. */
+export function logFileName(uuid: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('Z', '');
+  return `${uuid}_${stamp}.tar.gz`;
+}
+
+/** Writes the ramdisk's base64 logs of one run to RAMDISK_LOGS_DIR. Returns the file, if any. */
+export async function saveRamdiskLogs(
+  ctx: WorkerContext,
+  uuid: string,
+  now = new Date(),
+): Promise<string | null> {
+  const dir = ctx.config.RAMDISK_LOGS_DIR;
+  if (!dir) return null;
+  const logs = await ctx.store.getLogs(uuid);
+  if (!logs) return null;
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, logFileName(uuid, now));
+  await writeFile(file, Buffer.from(logs, 'base64'), { mode: 0o640 });
+  await ctx.store.deleteLogs(uuid);
+  return file;
+}
+
+export async function ramdiskLogs(ctx: WorkerContext, bullJob: Job): Promise<void> {
+  const job = RamdiskLogsJobSchema.parse(bullJob.data);
+  const file = await saveRamdiskLogs(ctx, job.node);
+  if (file) ctx.logger.info({ node: job.node, reqId: job.reqId, file }, 'ramdisk logs stored');
+}

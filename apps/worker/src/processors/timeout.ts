@@ -1,0 +1,16 @@
+import type { Job } from 'bullmq';
+import { TRANSITIONS } from '@inspector/shared';
+import type { WorkerContext } from '../context.ts';
+import { runNodeJob } from '../node-job.ts';
+
+export const TIMEOUT_ERROR = 'Introspection timeout';
+
+/** Ends a run still unfinished when its delayed timeout job fires. */
+export async function timeout(ctx: WorkerContext, bullJob: Job): Promise<void> {
+  await runNodeJob(ctx, bullJob, TRANSITIONS.timeout.from, async ({ job, record, log }) => {
+    const moved = await ctx.store.transition(job.node, job.gen, 'timeout', {
+      error: TIMEOUT_ERROR,
+    });
+    if (moved.ok) log.warn({ state: record.state }, 'introspection timed out');
+  });
+}

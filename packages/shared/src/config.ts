@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
+      error: 'expected true or false',
+    })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const url = (fallback: string) => z.url({ error: 'expected a URL' }).default(fallback);
+
+const csv = <T extends string>(allowed: readonly [T, ...T[]], fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(allowed)));
+
+export const HOOK_NAMES = [
+  'ramdisk_error',
+  'root_device_hint',
+  'scheduler',
+  'validate_interfaces',
+] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+/**
+ * The whole configuration, read from the environment once at start-up.
+ * Each key is the environment variable's name; the README's table lists them.
+ */
+export const ConfigSchema = z.object({
+  /** API listen port. Default 5050. */
+  PORT: int(5050, 0, 65535),
+  /** API listen address. Default 0.0.0.0. */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Redis URL (redis://, rediss://). Default redis://127.0.0.1:6379. */
+  REDIS_URL: url('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key; the braces make it a Redis Cluster hash tag. Default {inspector}. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9_.-]+\}$/, 'expected a hash tag such as {inspector}')
+    .default('{inspector}'),
+  /** Ironic API endpoint. Default http://127.0.0.1:6385. */
+  IRONIC_URL: url('http://127.0.0.1:6385'),
+  /** Microversion sent to Ironic. Default 1.46. */
+  IRONIC_API_VERSION: z
+    .string()
+    .regex(/^1\.\d+$/, 'expected 1.N')
+    .default('1.46'),
+  /** Timeout of one Ironic HTTP call in milliseconds. Default 10000. */
+  IRONIC_TIMEOUT_MS: int(10_000, 1),
+  /** Attempts per Ironic call on 409 (node locked), 5xx or a network error. Default 6. */
+  IRONIC_RETRY_ATTEMPTS: int(6, 1, 100),
+  /** First back-off between Ironic attempts in milliseconds, doubled each time. Default 1000. */
+  IRONIC_RETRY_DELAY_MS: int(1_000, 0),
+  /** Seconds a run may take before it ends with "Introspection timeout"; 0 disables. Default 3600. */
+  INTROSPECTION_TIMEOUT_S: int(3600, 0, 315_576_000),
+  /** Seconds a finished run's status and data are kept. Default 604800 (one week). */
+  NODE_STATUS_KEEP_TIME_S: int(604_800, 1, 315_576_000),
+  /** Seconds between clean-up passes over the status index. Default 60. */
+  CLEAN_UP_PERIOD_S: int(60, 1),
+  /** Ordered processing hooks. Default ramdisk_error,scheduler,validate_interfaces. */
+  PROCESSING_HOOKS: csv(HOOK_NAMES, 'ramdisk_error,scheduler,validate_interfaces'),
+  /** Which interfaces get Ironic ports: pxe, active or all. Default pxe. */
+  ADD_PORTS: z.enum(['pxe', 'active', 'all']).default('pxe'),
+  /** Which existing ports survive: all, present or added. Default all. */
+  KEEP_PORTS: z.enum(['all', 'present', 'added']).default('all'),
+  /** Overwrite node properties that are already set. Default true. */
+  OVERWRITE_EXISTING: bool(true),
+  /** Directory for ramdisk logs; unset keeps none. */
+  RAMDISK_LOGS_DIR: z.string().min(1).optional(),
+  /** Store ramdisk logs on success too, not only on errors. Default false. */
+  ALWAYS_STORE_RAMDISK_LOGS: bool(false),
+  /** Power nodes off when processing succeeds. Default true. */
+  POWER_OFF: bool(true),
+  /** Allow boot and power actions at all (manage_boot). Default true. */
+  CAN_MANAGE_BOOT: bool(true),
+  /** How workers drive power and boot: `ironic` (Ironic's API) or `ipmi` (ipmitool to the BMC). Default ironic. */
+  POWER_MANAGEMENT: z.enum(['ironic', 'ipmi']).default('ironic'),
+  /** Allow new IPMI credentials to be set through the ramdisk. Default false. */
+  ENABLE_SETTING_IPMI_CREDENTIALS: bool(false),
+  /** Tries to prove new IPMI credentials work before the run fails. Default 10. */
+  CREDENTIALS_CHECK_ATTEMPTS: int(10, 1, 1000),
+  /** Milliseconds between those tries. Default 3000. */
+  CREDENTIALS_CHECK_INTERVAL_MS: int(3_000, 0),
+  /** Log level for pino. Default info. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest request body the API reads, in bytes. Default 10485760 (10 MiB, room for base64 logs). */
+  MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024),
+  /** Largest page of GET /v1/introspection. Default 1000. */
+  API_MAX_LIMIT: int(1000, 1),
+  /** Jobs one worker process runs at once, per queue. Default 50. */
+  WORKER_CONCURRENCY: int(50, 1, 10_000),
+  /** Attempts of a worker job before the node ends in error. Default 3. */
+  JOB_ATTEMPTS: int(3, 1, 50),
+  /** First back-off between job attempts in milliseconds. Default 2000. */
+  JOB_BACKOFF_MS: int(2_000, 0),
+  /** Seconds a worker waits for jobs in hand on SIGTERM before it exits. Default 30. */
+  SHUTDOWN_GRACE_S: int(30, 0),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; a bad value throws a ConfigError naming each variable. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+  const known = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+  );
+  const parsed = ConfigSchema.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (i) => `  ${i.path.join('.')}=${JSON.stringify(known[String(i.path[0])])}: ${i.message}`,
+    );
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

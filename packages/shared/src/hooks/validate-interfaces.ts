@@ -1,0 +1,53 @@
+import { normalizeMac } from '../mac.ts';
+import type { Interface } from '../ramdisk-data.ts';
+import { HookFailure, type Hook } from './types.ts';
+
+export const validateInterfaces: Hook = {
+  name: 'validate_interfaces',
+  beforeProcessing(data, ctx) {
+    const given = Object.entries(data.interfaces);
+    if (given.length === 0) throw new HookFailure('No interfaces supplied by the ramdisk');
+
+    const all: Record<string, Interface> = {};
+    for (const [name, iface] of given) {
+      const mac = normalizeMac(iface.mac);
+      if (!mac) {
+        ctx.warn(`Interface ${name} has no valid MAC (${JSON.stringify(iface.mac)}), ignored`);
+        continue;
+      }
+      all[name] = { ...iface, mac, pxe: mac === data.pxe_mac };
+    }
+
+    let eligible = Object.entries(all);
+    const { ADD_PORTS } = ctx.config;
+    if (ADD_PORTS === 'pxe' && data.pxe_mac) {
+      eligible = eligible.filter(([, i]) => i.mac === data.pxe_mac);
+    } else if (ADD_PORTS !== 'all') {
+      eligible = eligible.filter(([, i]) => !!i.ip);
+    }
+    if (eligible.length === 0) {
+      throw new HookFailure(
+        `No valid interfaces found for node with BMC ${data.ipmi_address ?? 'unknown'}, got ${JSON.stringify(data.interfaces)}`,
+      );
+    }
+    data.all_interfaces = all;
+    data.interfaces = Object.fromEntries(eligible);
+    data.macs = eligible.map(([, i]) => i.mac);
+  },
+  beforeUpdate(data, _node, ports, plan, ctx) {
+    const existing = new Set(ports.map((p) => normalizeMac(p.address)));
+    for (const mac of data.macs) {
+      if (existing.has(mac)) continue;
+      plan.createPorts.push({
+        address: mac,
+        pxe_enabled: data.pxe_mac ? mac === data.pxe_mac : true,
+      });
+    }
+    const { KEEP_PORTS } = ctx.config;
+    if (KEEP_PORTS === 'all') return;
+    const keep = new Set(
+      KEEP_PORTS === 'present' ? Object.values(data.all_interfaces).map((i) => i.mac) : data.macs,
+    );
+    plan.deletePorts.push(...ports.filter((p) => !keep.has(normalizeMac(p.address) ?? '')));
+  },
+};

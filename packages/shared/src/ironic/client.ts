@@ -1,0 +1,254 @@
+import { z } from 'zod';
+import { InspectorError, coerceError } from '../errors.ts';
+import type { Config } from '../config.ts';
+import { withRetry, type RetryPolicy } from '../retry.ts';
+import {
+  IronicNodeSchema,
+  IronicPortSchema,
+  ValidateResultSchema,
+  type IronicNode,
+  type IronicPort,
+  type JsonPatchOp,
+  type PowerTarget,
+} from './types.ts';
+
+/** An Ironic call that failed; `status` is Ironic's HTTP status, or 0 for no answer. */
+export class IronicError extends InspectorError {
+  readonly ironicStatus: number;
+  constructor(operation: string, ironicStatus: number, detail: string, cause?: unknown) {
+    super(`${operation} failed: ${detail}`, {
+      status: ironicStatus === 404 ? 404 : 503,
+      code: 'ironic_error',
+      cause,
+    });
+    this.ironicStatus = ironicStatus;
+  }
+  /** Node locked (409), Ironic overloaded or restarting (5xx), or no answer in time. */
+  get transient(): boolean {
+    if (this.ironicStatus === 409) return !this.duplicate;
+    return this.ironicStatus === 0 || this.ironicStatus >= 500;
+  }
+  /** Ironic answers 409 both for a locked node and for a resource that exists already. */
+  get duplicate(): boolean {
+    return this.ironicStatus === 409 && /already exists/i.test(this.message);
+  }
+}
+
+export interface IronicClientOptions {
+  url: string;
+  apiVersion: string;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Extra headers, e.g. an X-Auth-Token. */
+  headers?: Record<string, string>;
+  /** Called once per HTTP exchange, for metrics. */
+  onCall?: (operation: string, status: number, seconds: number) => void;
+}
+
+/** Ironic's error bodies nest a JSON string in `error_message`. */
+function ironicFault(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error_message?: unknown };
+    const inner = body.error_message;
+    if (typeof inner === 'string') {
+      try {
+        const parsed = JSON.parse(inner) as { faultstring?: unknown };
+        if (typeof parsed.faultstring === 'string') return parsed.faultstring;
+      } catch {
+        return inner;
+      }
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.slice(0, 500) || 'no detail';
+}
+
+export class IronicClient {
+  readonly #opts: IronicClientOptions;
+  readonly #base: string;
+
+  constructor(opts: IronicClientOptions) {
+    this.#opts = opts;
+    this.#base = opts.url.replace(/\/+$/, '');
+  }
+
+  async #call(operation: string, method: string, path: string, body?: unknown): Promise<unknown> {
+    return withRetry(
+      this.#opts.retry,
+      () => this.#once(operation, method, path, body),
+      (err) => err instanceof IronicError && err.transient,
+    );
+  }
+
+  async #once(operation: string, method: string, path: string, body?: unknown): Promise<unknown> {
+    const started = performance.now();
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}${path}`, {
+        method,
+        headers: {
+          Accept: 'application/json',
+          'X-OpenStack-Ironic-API-Version': this.#opts.apiVersion,
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...this.#opts.headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#opts.timeoutMs),
+      });
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      this.#opts.onCall?.(operation, 0, (performance.now() - started) / 1000);
+      const why =
+        err.name === 'TimeoutError' ? `no answer within ${this.#opts.timeoutMs} ms` : err.message;
+      throw new IronicError(operation, 0, `Ironic unreachable: ${why}`, err);
+    }
+    const text = await res.text().catch(() => '');
+    this.#opts.onCall?.(operation, res.status, (performance.now() - started) / 1000);
+    if (!res.ok)
+      throw new IronicError(operation, res.status, `HTTP ${res.status}: ${ironicFault(text)}`);
+    if (!text) return null;
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new IronicError(operation, 502, 'Ironic answered with invalid JSON', err);
+    }
+  }
+
+  #parse<T>(operation: string, schema: z.ZodType<T>, value: unknown): T {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      throw new IronicError(
+        operation,
+        502,
+        `unexpected answer from Ironic: ${parsed.error.message}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** A node by UUID or name. */
+  async getNode(ident: string): Promise<IronicNode> {
+    const op = `Get node ${ident}`;
+    return this.#parse(
+      op,
+      IronicNodeSchema,
+      await this.#call(op, 'GET', `/v1/nodes/${encodeURIComponent(ident)}`),
+    );
+  }
+
+  async validatePower(uuid: string): Promise<{ result: boolean; reason: string | null }> {
+    const op = `Validate node ${uuid}`;
+    const res = this.#parse(
+      op,
+      ValidateResultSchema,
+      await this.#call(op, 'GET', `/v1/nodes/${uuid}/validate`),
+    );
+    return { result: res.power?.result === true, reason: res.power?.reason ?? null };
+  }
+
+  async listPorts(nodeUuid: string): Promise<IronicPort[]> {
+    const op = `List ports of node ${nodeUuid}`;
+    const schema = z.object({ ports: z.array(IronicPortSchema), next: z.string().nullish() });
+    const ports: IronicPort[] = [];
+    let path: string | null = `/v1/ports?node_uuid=${nodeUuid}&detail=true&limit=1000`;
+    while (path) {
+      const page: z.infer<typeof schema> = this.#parse(
+        op,
+        schema,
+        await this.#call(op, 'GET', path),
+      );
+      ports.push(...page.ports);
+      const next = page.next && page.ports.length ? new URL(page.next) : null;
+      path = next ? next.pathname + next.search : null;
+    }
+    return ports;
+  }
+
+  /** Creates a port; an address Ironic already has is not an error, and returns false. */
+  async createPort(nodeUuid: string, address: string, pxeEnabled: boolean): Promise<boolean> {
+    const op = `Create port ${address} for node ${nodeUuid}`;
+    try {
+      await this.#call(op, 'POST', '/v1/ports', {
+        node_uuid: nodeUuid,
+        address,
+        pxe_enabled: pxeEnabled,
+      });
+      return true;
+    } catch (err) {
+      // Also covers a retry after a lost answer meeting the port it created itself.
+      if (err instanceof IronicError && err.duplicate) return false;
+      throw err;
+    }
+  }
+
+  async deletePort(port: IronicPort, nodeUuid: string): Promise<void> {
+    const op = `Delete port ${port.address} of node ${nodeUuid}`;
+    try {
+      await this.#call(op, 'DELETE', `/v1/ports/${port.uuid}`);
+    } catch (err) {
+      if (!(err instanceof IronicError && err.ironicStatus === 404)) throw err;
+    }
+  }
+
+  async patchNode(uuid: string, ops: JsonPatchOp[]): Promise<IronicNode> {
+    const op = `Update node ${uuid}`;
+    return this.#parse(
+      op,
+      IronicNodeSchema,
+      await this.#call(op, 'PATCH', `/v1/nodes/${uuid}`, ops),
+    );
+  }
+
+  async setBootDevice(uuid: string, device: 'pxe', persistent = false): Promise<void> {
+    await this.#call(
+      `Set boot device of node ${uuid} to ${device}`,
+      'PUT',
+      `/v1/nodes/${uuid}/management/boot_device`,
+      {
+        boot_device: device,
+        persistent,
+      },
+    );
+  }
+
+  async getBootDevice(uuid: string): Promise<string | null> {
+    const op = `Get boot device of node ${uuid}`;
+    const schema = z.looseObject({ boot_device: z.string().nullish() });
+    return (
+      this.#parse(
+        op,
+        schema,
+        await this.#call(op, 'GET', `/v1/nodes/${uuid}/management/boot_device`),
+      ).boot_device ?? null
+    );
+  }
+
+  async setPowerState(uuid: string, target: PowerTarget): Promise<void> {
+    await this.#call(
+      `Set power state of node ${uuid} to ${target}`,
+      'PUT',
+      `/v1/nodes/${uuid}/states/power`,
+      {
+        target,
+      },
+    );
+  }
+}
+
+export function ironicClientFromConfig(
+  config: Config,
+  onCall?: IronicClientOptions['onCall'],
+): IronicClient {
+  return new IronicClient({
+    url: config.IRONIC_URL,
+    apiVersion: config.IRONIC_API_VERSION,
+    timeoutMs: config.IRONIC_TIMEOUT_MS,
+    retry: {
+      attempts: config.IRONIC_RETRY_ATTEMPTS,
+      baseDelayMs: config.IRONIC_RETRY_DELAY_MS,
+      maxDelayMs: Math.max(config.IRONIC_RETRY_DELAY_MS * 16, 1),
+    },
+    onCall,
+  });
+}

@@ -1,0 +1,73 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from './config.ts';
+
+export const JobName = {
+  Introspect: 'introspect',
+  Process: 'process',
+  Abort: 'abort',
+  Timeout: 'timeout',
+  RamdiskLogs: 'ramdisk-logs',
+  Cleanup: 'cleanup',
+} as const;
+export type JobName = (typeof JobName)[keyof typeof JobName];
+
+export const QueueName = {
+  Introspection: 'introspection',
+  Processing: 'processing',
+  Timeouts: 'timeouts',
+  Maintenance: 'maintenance',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+/** Every job has exactly one queue; a job without one does not compile. */
+export const JOBS_TO_QUEUE = {
+  introspect: QueueName.Introspection,
+  abort: QueueName.Introspection,
+  process: QueueName.Processing,
+  'ramdisk-logs': QueueName.Processing,
+  timeout: QueueName.Timeouts,
+  cleanup: QueueName.Maintenance,
+} as const satisfies Record<JobName, QueueName>;
+
+/** A job about one run of one node: ids only, never secrets or data. */
+export const NodeJobSchema = z.object({
+  node: z.uuid(),
+  gen: z.number().int().positive(),
+  reqId: z.string().max(200),
+});
+export type NodeJob = z.infer<typeof NodeJobSchema>;
+
+export const RamdiskLogsJobSchema = NodeJobSchema.extend({
+  outcome: z.enum(['error', 'success']),
+});
+export type RamdiskLogsJob = z.infer<typeof RamdiskLogsJobSchema>;
+
+export const CleanupJobSchema = z.object({});
+
+export const JOB_SCHEMAS = {
+  introspect: NodeJobSchema,
+  abort: NodeJobSchema,
+  process: NodeJobSchema,
+  timeout: NodeJobSchema,
+  'ramdisk-logs': RamdiskLogsJobSchema,
+  cleanup: CleanupJobSchema,
+} as const satisfies Record<JobName, z.ZodType>;
+
+export type JobData<N extends JobName> = z.infer<(typeof JOB_SCHEMAS)[N]>;
+
+/** Stable ids (no ':') so a duplicate enqueue of the same run's job is dropped by BullMQ. */
+export function jobId(name: JobName, data: NodeJob): string {
+  return `${name}-${data.node}-${data.gen}`;
+}
+
+export function defaultJobOptions(
+  config: Pick<Config, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS'>,
+): JobsOptions {
+  return {
+    attempts: config.JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.JOB_BACKOFF_MS, jitter: 0.5 },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 86_400, count: 10_000 },
+  };
+}

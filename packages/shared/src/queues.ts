@@ -1,0 +1,57 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import {
+  JOBS_TO_QUEUE,
+  JOB_SCHEMAS,
+  QueueName,
+  defaultJobOptions,
+  jobId,
+  type JobData,
+  type JobName,
+  type NodeJob,
+} from './jobs.ts';
+
+/** The producer side of every queue, shared by the API and the workers. */
+export class Queues {
+  readonly byName: Record<QueueName, Queue>;
+  readonly #config: Config;
+
+  constructor(connection: Redis, config: Config) {
+    this.#config = config;
+    const opts = {
+      connection,
+      prefix: config.REDIS_PREFIX,
+      defaultJobOptions: defaultJobOptions(config),
+    };
+    this.byName = Object.fromEntries(
+      Object.values(QueueName).map((name) => [name, new Queue(name, opts)]),
+    ) as Record<QueueName, Queue>;
+  }
+
+  /** Adds a job for one run of one node, under its stable id. */
+  async add<N extends Exclude<JobName, 'cleanup'>>(
+    name: N,
+    data: JobData<N>,
+    opts: JobsOptions = {},
+  ): Promise<void> {
+    const payload = JOB_SCHEMAS[name].parse(data) as NodeJob;
+    await this.byName[JOBS_TO_QUEUE[name]].add(name, payload, {
+      jobId: jobId(name, payload),
+      ...opts,
+    });
+  }
+
+  /** Schedules the timeout of a run, unless timeouts are disabled. */
+  async scheduleTimeout(data: NodeJob): Promise<void> {
+    if (this.#config.INTROSPECTION_TIMEOUT_S === 0) return;
+    await this.add('timeout', data, {
+      delay: this.#config.INTROSPECTION_TIMEOUT_S * 1000,
+      attempts: 5,
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.byName).map((q) => q.close()));
+  }
+}

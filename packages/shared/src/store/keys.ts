@@ -1,0 +1,17 @@
+/** Every Redis key the state store uses, in one place. */
+export function storeKeys(prefix: string) {
+  return {
+    node: (uuid: string) => `${prefix}:node:${uuid}`,
+    index: `${prefix}:nodes`,
+    /** Runs not yet finished, scored by start time: what the timeout sweep scans. */
+    active: `${prefix}:active`,
+    gen: `${prefix}:gen`,
+    raw: (uuid: string) => `${prefix}:raw:${uuid}`,
+    processed: (uuid: string) => `${prefix}:processed:${uuid}`,
+    logs: (uuid: string) => `${prefix}:logs:${uuid}`,
+    secret: (uuid: string) => `${prefix}:secret:${uuid}`,
+    bmc: (address: string) => `${prefix}:lookup:bmc:${address}`,
+    mac: (mac: string) => `${prefix}:lookup:mac:${mac}`,
+  };
+}
+export type StoreKeys = ReturnType<typeof storeKeys>;

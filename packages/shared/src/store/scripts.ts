@@ -1,0 +1,85 @@
+/**
+ * Lua scripts that make every state change of a node one atomic step.
+ * Keys are always passed in KEYS (never built inside Lua) and all share the
+ * prefix's hash tag, so the scripts also run on Redis Cluster.
+ */
+
+const ALLOWED = `
+local function allowed(csv, state)
+  for s in string.gmatch(csv, '[^,]+') do
+    if s == state then return true end
+  end
+  return false
+end
+`;
+
+/**
+ * KEYS: node, index, gen counter, raw, processed, logs, secret, active runs, old lookup keys..., new lookup keys...
+ * ARGV: expected gen ('' for none), uuid, now, #old, #new, allowed-from csv, fields (JSON list k,v,...),
+ *       secret ('' for none), secret ttl ms
+ */
+export const START = `${ALLOWED}
+local cur = redis.call('HGET', KEYS[1], 'gen')
+if (cur or '') ~= ARGV[1] then return {'retry', cur or ''} end
+local state = redis.call('HGET', KEYS[1], 'state')
+if state and not allowed(ARGV[6], state) then return {'conflict', state} end
+local nOld, nNew = tonumber(ARGV[4]), tonumber(ARGV[5])
+for i = 9, 8 + nOld do redis.call('SREM', KEYS[i], ARGV[2]) end
+for i = 9 + nOld, 8 + nOld + nNew do redis.call('SADD', KEYS[i], ARGV[2]) end
+local gen = redis.call('INCR', KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('HSET', KEYS[1], 'gen', gen, 'state', 'starting', unpack(cjson.decode(ARGV[7])))
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[8], ARGV[3], ARGV[2])
+if ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[7], 'gen', gen, 'password', ARGV[8])
+  redis.call('PEXPIRE', KEYS[7], ARGV[9])
+end
+return {'ok', tostring(gen)}
+`;
+
+/**
+ * KEYS: node, secret, raw, processed, logs, active runs, lookup keys...
+ * ARGV: gen, allowed-from csv, new state, terminal ('1'|'0'), now, error, keep ms, uuid,
+ *       fields to set (JSON list k,v,...), raw data ('' keeps), logs ('' keeps), logs ttl ms
+ */
+export const TRANSITION = `${ALLOWED}
+local gen = redis.call('HGET', KEYS[1], 'gen')
+if gen ~= ARGV[1] then return {'stale', gen or ''} end
+local state = redis.call('HGET', KEYS[1], 'state')
+if not allowed(ARGV[2], state) then return {'conflict', state} end
+local fields = cjson.decode(ARGV[9])
+if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+redis.call('HSET', KEYS[1], 'state', ARGV[3])
+if ARGV[10] ~= '' then redis.call('SET', KEYS[3], ARGV[10]) end
+if ARGV[11] ~= '' then redis.call('SET', KEYS[5], ARGV[11], 'PX', ARGV[12]) end
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], 'finished_at', ARGV[5], 'error', ARGV[6])
+  for i = 7, #KEYS do redis.call('SREM', KEYS[i], ARGV[8]) end
+  redis.call('ZREM', KEYS[6], ARGV[8])
+  redis.call('DEL', KEYS[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+  redis.call('PEXPIRE', KEYS[3], ARGV[7])
+  redis.call('PEXPIRE', KEYS[4], ARGV[7])
+else
+  redis.call('HSET', KEYS[1], 'finished_at', '', 'error', '')
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[3])
+  redis.call('PERSIST', KEYS[4])
+  if redis.call('ZSCORE', KEYS[6], ARGV[8]) == false then
+    redis.call('ZADD', KEYS[6], ARGV[5], ARGV[8])
+  end
+end
+return {'ok', state}
+`;
+
+/** KEYS: node, target. ARGV: gen, value, ttl ms ('' for none). Writes target only for the current run. */
+export const SET_IF_GEN = `
+if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('SET', KEYS[2], ARGV[2])
+end
+return 1
+`;

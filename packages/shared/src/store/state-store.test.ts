@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { dropPrefix, newRedis, testPrefix } from '../../../../test/helpers/redis.ts';
+import { StateStore } from './state-store.ts';
+
+const redis = newRedis();
+const prefix = testPrefix();
+const store = new StateStore(redis, { prefix, keepTimeMs: 60_000, secretTtlMs: 60_000 });
+
+afterAll(async () => {
+  await dropPrefix(redis, prefix);
+  await redis.quit();
+});
+
+let uuid: string;
+let bmc: string;
+let bmc2: string;
+let n = 0;
+beforeEach(() => {
+  uuid = randomUUID();
+  n++;
+  bmc = `10.0.${n}.1`;
+  bmc2 = `10.0.${n}.2`;
+});
+
+const mac = () => `52:54:00:00:${n.toString(16).padStart(2, '0')}:01`;
+
+const start = (over: Partial<Parameters<StateStore['start']>[0]> = {}) =>
+  store.start({
+    uuid,
+    bmc: [bmc],
+    macs: [mac()],
+    manageBoot: true,
+    reqId: 'r',
+    ...over,
+  });
+
+describe('StateStore (real Redis)', () => {
+  it('starts a run in state starting with a fresh generation and a lookup entry', async () => {
+    const { gen } = await start();
+    const record = await store.get(uuid);
+    expect(record).toMatchObject({ uuid, state: 'starting', gen, finished_at: null, error: null });
+    const matches = await store.candidates({
+      bmc_address: [bmc],
+      mac: [mac()],
+    });
+    expect(matches).toEqual([[uuid], [uuid]]);
+  });
+
+  it('refuses a stale generation and an illegal event, and says why', async () => {
+    const { gen } = await start();
+    expect(await store.transition(uuid, gen + 1000, 'wait')).toEqual({
+      ok: false,
+      reason: 'stale',
+      state: 'starting',
+    });
+    expect(await store.transition(uuid, gen, 'finish')).toEqual({
+      ok: false,
+      reason: 'conflict',
+      state: 'starting',
+    });
+    expect(await store.transition(uuid, gen, 'wait')).toEqual({ ok: true, from: 'starting' });
+  });
+
+  it('a terminal transition frees the lookup index, sets finished_at and expires the record', async () => {
+    const { gen } = await start({ credentials: { username: 'u', password: 'secretpw' } });
+    expect(await store.getSecret(uuid, gen)).toBe('secretpw');
+    await store.transition(uuid, gen, 'wait');
+    await store.transition(uuid, gen, 'error', { error: 'boom' }, 1_000_000);
+    const record = await store.get(uuid);
+    expect(record).toMatchObject({ state: 'error', error: 'boom', finished_at: 1_000_000 });
+    expect(await store.candidates({ bmc_address: [bmc], mac: [] })).toEqual([[]]);
+    expect(await store.getSecret(uuid, gen)).toBeNull();
+    const ttl = await redis.pttl(store.keys.node(uuid));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('a restart makes a new generation and replaces the old lookup entries', async () => {
+    const first = await start();
+    await store.transition(uuid, first.gen, 'wait');
+    const second = await start({ bmc: [bmc2], macs: [] });
+    expect(second.gen).toBeGreaterThan(first.gen);
+    expect(await store.candidates({ bmc_address: [bmc, bmc2], mac: [] })).toEqual([[], [uuid]]);
+    expect(await store.transition(uuid, first.gen, 'wait')).toMatchObject({
+      ok: false,
+      reason: 'stale',
+    });
+  });
+
+  it('refuses to restart a run that is processing, naming the state', async () => {
+    const { gen } = await start();
+    await store.transition(uuid, gen, 'wait');
+    await store.transition(uuid, gen, 'process', { raw: '{"a":1}' });
+    expect(await store.getRaw(uuid)).toBe('{"a":1}');
+    await expect(start()).rejects.toThrow(
+      "Can not transition from state 'processing' on event 'start'",
+    );
+  });
+
+  it('many concurrent starts of one node leave exactly one current run', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => start()));
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    expect(ok.length).toBeGreaterThan(0);
+    const record = await store.get(uuid);
+    const gens = ok.map((r) => (r as PromiseFulfilledResult<{ gen: number }>).value.gen);
+    expect(gens).toContain(record!.gen);
+    expect(Math.max(...gens)).toBe(record!.gen);
+  });
+
+  it('lists newest first with marker, limit and state filter', async () => {
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const local = new StateStore(redis, {
+      prefix: testPrefix(),
+      keepTimeMs: 60_000,
+      secretTtlMs: 1000,
+    });
+    for (const [i, id] of ids.entries()) {
+      await local.start(
+        { uuid: id, bmc: [], macs: [`52:54:00:00:01:0${i}`], manageBoot: true, reqId: '' },
+        1000 + i,
+      );
+    }
+    const rec = await local.get(ids[0]!);
+    await local.transition(ids[0]!, rec!.gen, 'error', { error: 'x' });
+    expect((await local.list({ limit: 10 }))!.map((r) => r.uuid)).toEqual([...ids].reverse());
+    expect((await local.list({ limit: 1, marker: ids[2] }))!.map((r) => r.uuid)).toEqual([ids[1]]);
+    expect((await local.list({ limit: 10, states: ['error'] }))!.map((r) => r.uuid)).toEqual([
+      ids[0],
+    ]);
+    expect(await local.list({ limit: 10, marker: randomUUID() })).toBeNull();
+    await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
+  });
+
+  it('clean-up drops index entries of expired runs and lists stale active runs', async () => {
+    const local = new StateStore(redis, {
+      prefix: testPrefix(),
+      keepTimeMs: 50,
+      secretTtlMs: 1000,
+    });
+    const a = randomUUID();
+    const b = randomUUID();
+    const ga = await local.start(
+      { uuid: a, bmc: [], macs: ['52:54:00:00:02:01'], manageBoot: true, reqId: '' },
+      1,
+    );
+    await local.start(
+      { uuid: b, bmc: [], macs: ['52:54:00:00:02:02'], manageBoot: true, reqId: '' },
+      2,
+    );
+    expect((await local.staleRuns(10)).map((r) => r.uuid)).toEqual([a, b]);
+    await local.transition(a, ga.gen, 'error', { error: 'x' });
+    expect((await local.staleRuns(10)).map((r) => r.uuid)).toEqual([b]);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await local.cleanup()).toBe(1);
+    expect((await local.list({ limit: 10 }))!.map((r) => r.uuid)).toEqual([b]);
+    await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
+  });
+});

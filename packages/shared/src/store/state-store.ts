@@ -1,0 +1,365 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import { Conflict } from '../errors.ts';
+import type { LookupAttributes } from '../lookup.ts';
+import {
+  StateSchema,
+  TERMINAL_STATES,
+  TRANSITIONS,
+  transitionMessage,
+  type State,
+  type StateEvent,
+} from '../state-machine.ts';
+import { storeKeys, type StoreKeys } from './keys.ts';
+import { SET_IF_GEN, START, TRANSITION } from './scripts.ts';
+
+const jsonList = z
+  .string()
+  .default('[]')
+  .transform((v) => JSON.parse(v) as unknown)
+  .pipe(z.array(z.string()));
+
+/** One run of one node, as kept in its Redis hash. */
+export const NodeRecordSchema = z.object({
+  uuid: z.string(),
+  state: StateSchema,
+  gen: z.coerce.number().int(),
+  started_at: z.coerce.number(),
+  finished_at: z
+    .string()
+    .default('')
+    .transform((v) => (v ? Number(v) : null)),
+  error: z
+    .string()
+    .default('')
+    .transform((v) => v || null),
+  manage_boot: z
+    .string()
+    .default('1')
+    .transform((v) => v !== '0'),
+  bmc: jsonList,
+  macs: jsonList,
+  req_id: z.string().default(''),
+  /** User name requested for IPMI credential setup; empty when none was requested. */
+  new_ipmi_username: z
+    .string()
+    .default('')
+    .transform((v) => v || null),
+});
+export type NodeRecord = z.infer<typeof NodeRecordSchema>;
+
+export interface StartRequest {
+  uuid: string;
+  bmc: string[];
+  macs: string[];
+  manageBoot: boolean;
+  reqId: string;
+  credentials?: { username: string; password: string } | undefined;
+}
+
+export type TransitionResult =
+  { ok: true; from: State } | { ok: false; reason: 'stale' | 'conflict'; state: string };
+
+export interface TransitionOptions {
+  error?: string;
+  /** Unprocessed ramdisk data (without logs), stored in the same step. */
+  raw?: string;
+  logs?: string;
+  fields?: Record<string, string>;
+}
+
+export interface StoreOptions {
+  prefix: string;
+  /** How long a finished run's status and data stay. */
+  keepTimeMs: number;
+  /** How long a new IPMI password may stay while its run is not finished. */
+  secretTtlMs: number;
+  /** How long ramdisk logs wait for a worker to write them out. */
+  logsTtlMs?: number;
+}
+
+type ScriptReply = [string, string];
+
+interface ScriptedRedis extends Redis {
+  inspectorStart(numKeys: number, ...args: (string | number)[]): Promise<ScriptReply>;
+  inspectorTransition(numKeys: number, ...args: (string | number)[]): Promise<ScriptReply>;
+  inspectorSetIfGen(numKeys: number, ...args: (string | number)[]): Promise<number>;
+}
+
+/**
+ * The one source of truth: node runs, their lookup index and their data.
+ * Every change goes through a Lua script guarded by the run's generation.
+ */
+export class StateStore {
+  readonly keys: StoreKeys;
+  readonly #redis: ScriptedRedis;
+  readonly #opts: StoreOptions;
+
+  constructor(redis: Redis, opts: StoreOptions) {
+    this.keys = storeKeys(opts.prefix);
+    this.#opts = opts;
+    const r = redis as ScriptedRedis;
+    if (!r.inspectorStart) {
+      r.defineCommand('inspectorStart', { lua: START });
+      r.defineCommand('inspectorTransition', { lua: TRANSITION });
+      r.defineCommand('inspectorSetIfGen', { lua: SET_IF_GEN });
+    }
+    this.#redis = r;
+  }
+
+  #lookupKeys(bmc: string[], macs: string[]): string[] {
+    return [...bmc.map(this.keys.bmc), ...macs.map(this.keys.mac)];
+  }
+
+  async get(uuid: string): Promise<NodeRecord | null> {
+    const hash = await this.#redis.hgetall(this.keys.node(uuid));
+    if (!hash.uuid) return null;
+    return NodeRecordSchema.parse(hash);
+  }
+
+  /** Begins a new run: a new generation, state `starting`, the lookup index rewritten. */
+  async start(req: StartRequest, now = Date.now()): Promise<{ gen: number }> {
+    const k = this.keys;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const old = await this.get(req.uuid);
+      const oldLookup = old ? this.#lookupKeys(old.bmc, old.macs) : [];
+      const newLookup = this.#lookupKeys(req.bmc, req.macs);
+      const fields = [
+        'uuid',
+        req.uuid,
+        'started_at',
+        String(now),
+        'finished_at',
+        '',
+        'error',
+        '',
+        'manage_boot',
+        req.manageBoot ? '1' : '0',
+        'bmc',
+        JSON.stringify(req.bmc),
+        'macs',
+        JSON.stringify(req.macs),
+        'req_id',
+        req.reqId,
+        'new_ipmi_username',
+        req.credentials?.username ?? '',
+      ];
+      const keys = [
+        k.node(req.uuid),
+        k.index,
+        k.gen,
+        k.raw(req.uuid),
+        k.processed(req.uuid),
+        k.logs(req.uuid),
+        k.secret(req.uuid),
+        k.active,
+        ...oldLookup,
+        ...newLookup,
+      ];
+      const [status, value] = await this.#redis.inspectorStart(
+        keys.length,
+        ...keys,
+        old ? String(old.gen) : '',
+        req.uuid,
+        now,
+        oldLookup.length,
+        newLookup.length,
+        TRANSITIONS.start.from.join(','),
+        JSON.stringify(fields),
+        req.credentials?.password ?? '',
+        this.#opts.secretTtlMs,
+      );
+      if (status === 'ok') return { gen: Number(value) };
+      if (status === 'conflict') throw new Conflict(transitionMessage(value as State, 'start'));
+      // 'retry': another replica restarted the node between our read and our write.
+    }
+    throw new Conflict(`Node ${req.uuid} is being restarted by another request, retry later`);
+  }
+
+  /** Moves one run along the state machine; refuses a stale generation or an illegal event. */
+  async transition(
+    uuid: string,
+    gen: number,
+    event: StateEvent,
+    opts: TransitionOptions = {},
+    now = Date.now(),
+  ): Promise<TransitionResult> {
+    const k = this.keys;
+    const record = await this.get(uuid);
+    if (!record || record.gen !== gen)
+      return { ok: false, reason: 'stale', state: record?.state ?? '' };
+    const { from, to } = TRANSITIONS[event];
+    const terminal = TERMINAL_STATES.has(to);
+    const lookup = terminal ? this.#lookupKeys(record.bmc, record.macs) : [];
+    const keys = [
+      k.node(uuid),
+      k.secret(uuid),
+      k.raw(uuid),
+      k.processed(uuid),
+      k.logs(uuid),
+      k.active,
+      ...lookup,
+    ];
+    const fields = Object.entries(opts.fields ?? {}).flat();
+    const [status, value] = await this.#redis.inspectorTransition(
+      keys.length,
+      ...keys,
+      String(gen),
+      from.join(','),
+      to,
+      terminal ? '1' : '0',
+      now,
+      opts.error ?? '',
+      this.#opts.keepTimeMs,
+      uuid,
+      JSON.stringify(fields),
+      opts.raw ?? '',
+      opts.logs ?? '',
+      this.#opts.logsTtlMs ?? 3_600_000,
+    );
+    if (status === 'ok') return { ok: true, from: value as State };
+    return { ok: false, reason: status as 'stale' | 'conflict', state: value };
+  }
+
+  /** For each lookup attribute value, the nodes whose index holds it. */
+  async candidates(attrs: LookupAttributes): Promise<string[][]> {
+    const keys = this.#lookupKeys(attrs.bmc_address, attrs.mac);
+    if (keys.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const key of keys) pipeline.smembers(key);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, members]) => {
+      if (err) throw err;
+      return members as string[];
+    });
+  }
+
+  async getRaw(uuid: string): Promise<string | null> {
+    return this.#redis.get(this.keys.raw(uuid));
+  }
+
+  async getProcessed(uuid: string): Promise<string | null> {
+    return this.#redis.get(this.keys.processed(uuid));
+  }
+
+  async getLogs(uuid: string): Promise<string | null> {
+    return this.#redis.get(this.keys.logs(uuid));
+  }
+
+  async deleteLogs(uuid: string): Promise<void> {
+    await this.#redis.del(this.keys.logs(uuid));
+  }
+
+  /** Writes processed data only if `gen` is still the node's current run. */
+  async setProcessed(uuid: string, gen: number, json: string): Promise<boolean> {
+    const k = this.keys;
+    return (
+      (await this.#redis.inspectorSetIfGen(2, k.node(uuid), k.processed(uuid), gen, json, '')) === 1
+    );
+  }
+
+  /** Writes new unprocessed data only if `gen` is still the node's current run. */
+  async setRaw(uuid: string, gen: number, json: string): Promise<boolean> {
+    const k = this.keys;
+    return (await this.#redis.inspectorSetIfGen(2, k.node(uuid), k.raw(uuid), gen, json, '')) === 1;
+  }
+
+  /** The new IPMI password of the run `gen`, while that run needs it. */
+  async getSecret(uuid: string, gen: number): Promise<string | null> {
+    const [secretGen, password] = await this.#redis.hmget(
+      this.keys.secret(uuid),
+      'gen',
+      'password',
+    );
+    return secretGen === String(gen) ? (password ?? null) : null;
+  }
+
+  /**
+   * Runs, newest first. `marker` is the uuid of the last item of the previous page.
+   * Returns null when the marker is unknown.
+   */
+  async list(opts: {
+    marker?: string;
+    limit: number;
+    states?: State[];
+  }): Promise<NodeRecord[] | null> {
+    let start = 0;
+    if (opts.marker) {
+      const rank = await this.#redis.zrevrank(this.keys.index, opts.marker);
+      if (rank === null) return null;
+      start = rank + 1;
+    }
+    const wanted = opts.states ? new Set(opts.states) : null;
+    const out: NodeRecord[] = [];
+    const page = Math.max(opts.limit, 100);
+    while (out.length < opts.limit) {
+      const uuids = await this.#redis.zrevrange(this.keys.index, start, start + page - 1);
+      if (uuids.length === 0) break;
+      start += uuids.length;
+      const pipeline = this.#redis.pipeline();
+      for (const uuid of uuids) pipeline.hgetall(this.keys.node(uuid));
+      for (const [err, hash] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        const h = hash as Record<string, string>;
+        if (!h.uuid) continue;
+        const record = NodeRecordSchema.parse(h);
+        if (wanted && !wanted.has(record.state)) continue;
+        out.push(record);
+        if (out.length === opts.limit) break;
+      }
+    }
+    return out;
+  }
+
+  /** Unfinished runs started before `startedBefore`, oldest first (at most `max`). */
+  async staleRuns(startedBefore: number, max = 1000): Promise<NodeRecord[]> {
+    const uuids = await this.#redis.zrangebyscore(
+      this.keys.active,
+      '-inf',
+      startedBefore,
+      'LIMIT',
+      0,
+      max,
+    );
+    const records = await Promise.all(uuids.map((uuid) => this.get(uuid)));
+    return records.filter((r): r is NodeRecord => r !== null);
+  }
+
+  /** Drops index entries of runs whose status has expired. Returns how many went. */
+  async cleanup(now = Date.now()): Promise<number> {
+    const oldest = now - this.#opts.keepTimeMs;
+    let removed = 0;
+    for (let offset = 0; ; offset += 1000) {
+      const uuids = await this.#redis.zrangebyscore(
+        this.keys.index,
+        '-inf',
+        oldest,
+        'LIMIT',
+        offset,
+        1000,
+      );
+      if (uuids.length === 0) break;
+      const pipeline = this.#redis.pipeline();
+      for (const uuid of uuids) pipeline.exists(this.keys.node(uuid));
+      const gone = ((await pipeline.exec()) ?? [])
+        .map(([, n], i) => (n === 0 ? uuids[i]! : null))
+        .filter((u): u is string => u !== null);
+      if (gone.length) {
+        removed += await this.#redis.zrem(this.keys.index, ...gone);
+        offset -= gone.length;
+      }
+    }
+    return removed;
+  }
+}
+
+export function storeFromConfig(redis: Redis, config: Config): StateStore {
+  const timeoutMs = config.INTROSPECTION_TIMEOUT_S * 1000;
+  return new StateStore(redis, {
+    prefix: config.REDIS_PREFIX,
+    keepTimeMs: config.NODE_STATUS_KEEP_TIME_S * 1000,
+    // The password lives no longer than its run can: the timeout plus a margin, a day without one.
+    secretTtlMs: timeoutMs > 0 ? timeoutMs + 600_000 : 86_400_000,
+  });
+}
