@@ -1,14 +1,7 @@
 import type { Server } from 'node:http';
-import {
-  ConfigError,
-  Queues,
-  createLogger,
-  createRedis,
-  ironicClientFromConfig,
-  loadConfig,
-  storeFromConfig,
-} from '@inspector/shared';
+import { ConfigError, createLogger, loadConfig } from '@inspector/shared';
 import { createApp } from './app.ts';
+import { closeApiDeps, createApiDeps } from './deps.ts';
 
 function main(): void {
   let config;
@@ -22,16 +15,7 @@ function main(): void {
     throw err;
   }
   const logger = createLogger(config.LOG_LEVEL, 'api');
-  const redis = createRedis(config.REDIS_URL, 'api', 'inspector-api');
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const deps = {
-    config,
-    logger,
-    redis,
-    store: storeFromConfig(redis, config),
-    queues: new Queues(redis, config),
-    ironic: ironicClientFromConfig(config),
-  };
+  const deps = createApiDeps(config, logger);
   const app = createApp(deps);
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const address = server.address();
@@ -50,8 +34,7 @@ function main(): void {
     logger.info({ signal }, 'shutting down: no new connections, draining requests');
     const deadline = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_S * 1000).unref();
     server.close(async () => {
-      await deps.queues.close().catch(() => undefined);
-      await redis.quit().catch(() => undefined);
+      await closeApiDeps(deps);
       clearTimeout(deadline);
       logger.info('stopped');
       process.exit(0);

@@ -16,3 +16,8 @@ export function statusView(record: NodeRecord, origin: string) {
     links: [{ rel: 'self', href: `${origin}/v1/introspection/${record.uuid}` }],
   };
 }
+
+/** This API's own base URL as the caller reached it (Koa 3's ctx.origin is the Origin header). */
+export function selfUrl(ctx: { protocol: string; host: string }): string {
+  return `${ctx.protocol}://${ctx.host}`;
+}

@@ -1,7 +1,17 @@
-import type { Config, IronicClient, Logger, Queues, StateStore } from '@inspector/shared';
+import type { Redis } from 'ioredis';
+import {
+  Queues,
+  ironicClientFromConfig,
+  storeFromConfig,
+  type Config,
+  type IronicClient,
+  type Logger,
+  type StateStore,
+} from '@inspector/shared';
+import { IronicPower } from './power/ironic-power.ts';
 import type { PowerDriver } from './power/power-driver.ts';
 
-/** What every processor may use, built once in main.ts. */
+/** What every processor may use, built once at start-up. */
 export interface WorkerContext {
   config: Config;
   store: StateStore;
@@ -9,4 +19,20 @@ export interface WorkerContext {
   ironic: IronicClient;
   power: PowerDriver;
   logger: Logger;
+}
+
+export function createWorkerContext(
+  config: Config,
+  logger: Logger,
+  connection: Redis,
+): WorkerContext {
+  const ironic = ironicClientFromConfig(config);
+  return {
+    config,
+    logger,
+    ironic,
+    queues: new Queues(connection, config),
+    store: storeFromConfig(connection, config),
+    power: new IronicPower(ironic),
+  };
 }

@@ -1,17 +1,6 @@
-import {
-  ConfigError,
-  QueueName,
-  Queues,
-  createLogger,
-  createRedis,
-  ironicClientFromConfig,
-  loadConfig,
-  storeFromConfig,
-  type Config,
-} from '@inspector/shared';
-import type { WorkerContext } from './context.ts';
-import { IronicPower } from './power/ironic-power.ts';
-import { startWorkers } from './workers.ts';
+import { ConfigError, createLogger, createRedis, loadConfig, type Config } from '@inspector/shared';
+import { createWorkerContext } from './context.ts';
+import { scheduleCleanup, startWorkers } from './workers.ts';
 
 function readConfig(): Config {
   try {
@@ -30,23 +19,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   const connection = createRedis(config.REDIS_URL, 'worker', 'inspector-worker');
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const ironic = ironicClientFromConfig(config);
-  const queues = new Queues(connection, config);
-  const ctx: WorkerContext = {
-    config,
-    logger,
-    ironic,
-    queues,
-    store: storeFromConfig(connection, config),
-    power: new IronicPower(ironic),
-  };
+  const ctx = createWorkerContext(config, logger, connection);
   const workers = startWorkers(ctx, connection);
-  await queues.byName[QueueName.Maintenance].upsertJobScheduler(
-    'cleanup',
-    { every: config.CLEAN_UP_PERIOD_S * 1000 },
-    { name: 'cleanup', data: {} },
-  );
-  logger.info({ queues: Object.values(QueueName), power: ctx.power.name }, 'worker started');
+  await scheduleCleanup(ctx);
+  logger.info({ power: ctx.power.name }, 'worker started');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -63,7 +39,7 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_GRACE_S * 1000);
     deadline.unref();
     await Promise.allSettled(workers.map((w) => w.close()));
-    await queues.close().catch(() => undefined);
+    await ctx.queues.close().catch(() => undefined);
     await connection.quit().catch(() => undefined);
     logger.info('stopped');
     process.exit(0);

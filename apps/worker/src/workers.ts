@@ -36,3 +36,12 @@ export function startWorkers(ctx: WorkerContext, connection: Redis): Worker[] {
     return worker;
   });
 }
+
+/** The periodic clean-up, registered idempotently by every worker process. */
+export async function scheduleCleanup(ctx: WorkerContext): Promise<void> {
+  await ctx.queues.byName[QueueName.Maintenance].upsertJobScheduler(
+    'cleanup',
+    { every: ctx.config.CLEAN_UP_PERIOD_S * 1000 },
+    { name: 'cleanup', data: {} },
+  );
+}

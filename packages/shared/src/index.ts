@@ -16,3 +16,4 @@ export * from './hooks/types.ts';
 export * from './hooks/pipeline.ts';
 export * from './store/keys.ts';
 export * from './store/state-store.ts';
+export * from './bmc/index.ts';

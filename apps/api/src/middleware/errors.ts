@@ -29,9 +29,11 @@ export function errorBodies(logger: Logger): Middleware {
     try {
       await next();
       if (ctx.status >= 400 && ctx.body == null) {
-        const message =
-          ctx.status === 404 ? notFoundMessage(ctx.path) : DEFAULT_MESSAGES[ctx.status];
-        ctx.body = { error: { message: message ?? `HTTP ${ctx.status}` } };
+        const status = ctx.status;
+        const message = status === 404 ? notFoundMessage(ctx.path) : DEFAULT_MESSAGES[status];
+        ctx.body = { error: { message: message ?? `HTTP ${status}` } };
+        // Setting a body on Koa's implicit 404 would turn it into a 200.
+        ctx.status = status;
       }
     } catch (thrown) {
       const caught = coerceError(thrown);

@@ -11,7 +11,7 @@ import {
 import type { ApiDeps } from '../deps.ts';
 import { resolveUuid } from '../node-ident.ts';
 import { startIntrospection } from '../start-introspection.ts';
-import { statusView } from '../status-view.ts';
+import { selfUrl, statusView } from '../status-view.ts';
 
 const BOOLEANS: Record<string, boolean> = {
   '1': true,
@@ -64,7 +64,7 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
     const uuid = await resolveUuid(ironic, ctx.params.node!);
     const record = await store.get(uuid);
     if (!record) throw notInCache(uuid);
-    ctx.body = statusView(record, ctx.origin);
+    ctx.body = statusView(record, selfUrl(ctx));
   });
 
   const ListQuery = z.object({
@@ -99,7 +99,7 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
       states: states?.map((s) => StateSchema.parse(s)),
     });
     if (!records) throw new NotFound(`Node ${marker} not found in introspection records (marker)`);
-    ctx.body = { introspection: records.map((r) => statusView(r, ctx.origin)) };
+    ctx.body = { introspection: records.map((r) => statusView(r, selfUrl(ctx))) };
   });
 
   router.post('/v1/introspection/:node/abort', async (ctx) => {

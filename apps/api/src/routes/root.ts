@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { MAX_VERSION } from '../middleware/api-version.ts';
+import { selfUrl } from '../status-view.ts';
 
 const RESOURCES = ['continue', 'introspection', 'rules'];
 
@@ -11,7 +12,7 @@ export function rootRoutes(router: Router): void {
         {
           id: `${MAX_VERSION[0]}.${MAX_VERSION[1]}`,
           status: 'CURRENT',
-          links: [{ rel: 'self', href: `${ctx.origin}/v1` }],
+          links: [{ rel: 'self', href: `${selfUrl(ctx)}/v1` }],
         },
       ],
     };
@@ -20,7 +21,7 @@ export function rootRoutes(router: Router): void {
     ctx.body = {
       resources: RESOURCES.map((name) => ({
         name,
-        links: [{ rel: 'self', href: `${ctx.origin}/v1/${name}` }],
+        links: [{ rel: 'self', href: `${selfUrl(ctx)}/v1/${name}` }],
       })),
     };
   });

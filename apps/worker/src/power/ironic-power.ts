@@ -18,7 +18,7 @@ export class IronicPower implements PowerDriver {
     },
   ) {}
 
-  async bootIntoRamdisk(node: IronicNode): Promise<void> {
+  async setPxeBoot(node: IronicNode): Promise<void> {
     try {
       await this.ironic.setBootDevice(node.uuid, 'pxe', false);
     } catch (err) {
@@ -27,6 +27,9 @@ export class IronicPower implements PowerDriver {
         { status: 503, cause: err },
       );
     }
+  }
+
+  async reboot(node: IronicNode): Promise<void> {
     try {
       await this.ironic.setPowerState(node.uuid, 'rebooting');
     } catch (err) {

@@ -6,8 +6,10 @@ import type { IronicNode } from '@inspector/shared';
  */
 export interface PowerDriver {
   readonly name: 'ironic' | 'ipmi';
-  /** One-time PXE boot, then power the node on (or reboot it if it is on). */
-  bootIntoRamdisk(node: IronicNode): Promise<void>;
+  /** Makes the next boot, only that one, a PXE boot. */
+  setPxeBoot(node: IronicNode): Promise<void>;
+  /** Powers the node on, or reboots it if it is on. */
+  reboot(node: IronicNode): Promise<void>;
   /** Ensures the node is off. */
   powerOff(node: IronicNode): Promise<void>;
   /** Whether the node's BMC accepts the credentials now in its driver_info. */

@@ -2,17 +2,28 @@ import type { Job } from 'bullmq';
 import type { WorkerContext } from '../context.ts';
 import { runNodeJob } from '../node-job.ts';
 
-/** Boots a node into the ramdisk, then waits for its callback. */
+/**
+ * Boots a node into the ramdisk. The run is `waiting` before the power-on is
+ * sent: a fast ramdisk (or one already running) may call back at once. A
+ * retry of this job after that point finds the run waiting and powers on again.
+ */
 export async function introspect(ctx: WorkerContext, bullJob: Job): Promise<void> {
-  await runNodeJob(ctx, bullJob, ['starting'], async ({ job, record, log }) => {
-    if (record.manage_boot) {
-      const node = await ctx.ironic.getNode(job.node);
-      await ctx.power.bootIntoRamdisk(node);
-      log.info({ driver: ctx.power.name }, 'node set to boot from PXE and powered on');
-    } else {
+  await runNodeJob(ctx, bullJob, ['starting', 'waiting'], async ({ job, record, log }) => {
+    if (!record.manage_boot) {
+      await ctx.store.transition(job.node, job.gen, 'wait');
       log.info('boot not managed: waiting for the node to be powered on by hand');
+      return;
     }
-    const moved = await ctx.store.transition(job.node, job.gen, 'wait');
-    if (!moved.ok) log.info({ state: moved.state }, 'run moved on while booting');
+    const node = await ctx.ironic.getNode(job.node);
+    if (record.state === 'starting') {
+      await ctx.power.setPxeBoot(node);
+      const moved = await ctx.store.transition(job.node, job.gen, 'wait');
+      if (!moved.ok) {
+        log.info({ state: moved.state }, 'run moved on before the power-on: not powering on');
+        return;
+      }
+    }
+    await ctx.power.reboot(node);
+    log.info({ driver: ctx.power.name }, 'node set to boot from PXE and powered on');
   });
 }

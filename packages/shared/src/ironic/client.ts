@@ -149,20 +149,21 @@ export class IronicClient {
 
   async listPorts(nodeUuid: string): Promise<IronicPort[]> {
     const op = `List ports of node ${nodeUuid}`;
-    const schema = z.object({ ports: z.array(IronicPortSchema), next: z.string().nullish() });
+    const schema = z.object({ ports: z.array(IronicPortSchema) });
+    const pageSize = 1000;
     const ports: IronicPort[] = [];
-    let path: string | null = `/v1/ports?node_uuid=${nodeUuid}&detail=true&limit=1000`;
-    while (path) {
+    // Paged by marker ourselves: Ironic's `next` link drops the node_uuid filter.
+    for (let marker = ''; ;) {
+      const path = `/v1/ports?node_uuid=${nodeUuid}&detail=true&limit=${pageSize}${marker}`;
       const page: z.infer<typeof schema> = this.#parse(
         op,
         schema,
         await this.#call(op, 'GET', path),
       );
       ports.push(...page.ports);
-      const next = page.next && page.ports.length ? new URL(page.next) : null;
-      path = next ? next.pathname + next.search : null;
+      if (page.ports.length < pageSize) return ports;
+      marker = `&marker=${page.ports[page.ports.length - 1]!.uuid}`;
     }
-    return ports;
   }
 
   /** Creates a port; an address Ironic already has is not an error, and returns false. */

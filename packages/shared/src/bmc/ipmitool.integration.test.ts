@@ -1,0 +1,370 @@
+/**
+ * The driver against real ipmitool and OpenIPMI ipmi_sim BMCs started by bmc-sim
+ * (/work/shared/bmc-sim). Skipped when bmc-sim, ipmitool or ipmi_sim is missing.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BmcCredentials } from './bmc-credentials.ts';
+import { parseBmcCredentials } from './bmc-credentials.ts';
+import { BmcError } from './bmc-error.ts';
+import { BmcCallQueue } from './bmc-queue.ts';
+import { IpmitoolDriver, type IpmitoolDriverOptions } from './ipmitool.ts';
+
+const run = promisify(execFile);
+const BMC_SIM = process.env['BMC_SIM'] ?? '/work/shared/bmc-sim/bmc-sim';
+const IPMITOOL = '/usr/bin/ipmitool';
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const available =
+  executable(BMC_SIM) &&
+  executable(IPMITOOL) &&
+  (executable('/usr/bin/ipmi_sim') || executable('/usr/sbin/ipmi_sim'));
+
+/** Starts `n` BMCs in `dir` on the first free block of 10 ports from 9600; returns the base. */
+async function startSims(dir: string, n: number, from = 9600): Promise<number> {
+  for (let base = from; base < from + 400; base += 10) {
+    try {
+      await run(BMC_SIM, ['start', String(n), '--base-port', String(base), '--dir', dir]);
+      return base;
+    } catch (err) {
+      if (!/already in use/.test(String((err as { stderr?: string }).stderr))) throw err;
+    }
+  }
+  throw new Error('no free UDP port block for bmc-sim');
+}
+
+const stopSims = (dir: string) => run(BMC_SIM, ['stop', '--dir', dir, '--now']).catch(() => {});
+
+/** Plain ipmitool, as a ramdisk or an operator would use it (password via -E too). */
+async function ipmi(port: number, user: string, password: string, ...command: string[]) {
+  const args = ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(port)];
+  args.push('-U', user, '-E', '-N', '1', '-R', '1', ...command);
+  const { stdout } = await run(IPMITOOL, args, {
+    env: { PATH: process.env['PATH'], IPMI_PASSWORD: password },
+  });
+  return stdout;
+}
+
+const credsFor = (port: number, user = 'admin', password = 'password'): BmcCredentials =>
+  parseBmcCredentials({
+    ipmi_address: '127.0.0.1',
+    ipmi_port: String(port),
+    ipmi_username: user,
+    ipmi_password: password,
+    ipmi_cipher_suite: '3',
+  });
+
+async function failure(p: Promise<unknown>): Promise<BmcError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(BmcError);
+    return err as BmcError;
+  }
+  throw new Error('expected a BmcError');
+}
+
+/** ipmitool processes whose command line names `port`, with their argv and environment. */
+function ipmitoolChildren(port: number) {
+  const found: { pid: number; argv: string[]; env: string[] }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (!argv[0]?.endsWith('ipmitool') || !argv.includes(String(port))) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').filter(Boolean);
+      found.push({ pid: Number(entry), argv, env });
+    } catch {
+      // Gone already, or not ours.
+    }
+  }
+  return found;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(!available)('IpmitoolDriver against ipmi_sim', () => {
+  let dir = '';
+  let deadDir = '';
+  let base = 0;
+  let deadPort = 0;
+  let callLog = '';
+  let wrapper = '';
+  const calls: [string, boolean, number][] = [];
+
+  /** A driver tuned for the simulator: fast backoff, short confirmation bound. */
+  const driver = (options: IpmitoolDriverOptions = {}) =>
+    new IpmitoolDriver({
+      ipmitoolPath: IPMITOOL,
+      queue: new BmcCallQueue(),
+      retryBaseDelayMs: 100,
+      retryMaxDelayMs: 400,
+      powerConfirmTimeoutMs: 5_000,
+      pollIntervalMs: 100,
+      onCall: (op, ok, s) => calls.push([op, ok, s]),
+      ...options,
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bmc-it-'));
+    deadDir = mkdtempSync(join(tmpdir(), 'bmc-it-dead-'));
+    base = await startSims(dir, 3);
+    // A BMC that existed and was stopped.
+    deadPort = await startSims(deadDir, 1, base + 10);
+    await stopSims(deadDir);
+    // Records every call's start, end and argv, then runs the real ipmitool.
+    callLog = join(dir, 'calls.log');
+    wrapper = join(dir, 'ipmitool-wrapper.sh');
+    writeFileSync(
+      wrapper,
+      `#!/bin/bash
+s=$(date +%s%N)
+${IPMITOOL} "$@"; rc=$?
+echo "$s $(date +%s%N) \${IPMI_PASSWORD:+env-ok} $*" >> '${callLog}'
+exit $rc
+`,
+      { mode: 0o700 },
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    if (dir) await stopSims(dir);
+    if (deadDir) await stopSims(deadDir);
+    for (const d of [dir, deadDir]) if (d) rmSync(d, { recursive: true, force: true });
+  }, 30_000);
+
+  it('reads the power state and powers on and off with read-back', async () => {
+    const d = driver();
+    const c = credsFor(base);
+    expect(await d.powerStatus(c)).toBe('off');
+    const on = await d.powerOn(c);
+    expect(on).toMatchObject({ action: 'on', state: 'on' });
+    expect(await ipmi(base, 'admin', 'password', 'power', 'status')).toContain(
+      'Chassis Power is on',
+    );
+    const off = await d.powerOff(c);
+    expect(off).toMatchObject({ action: 'off', state: 'off' });
+    expect(await ipmi(base, 'admin', 'password', 'power', 'status')).toContain(
+      'Chassis Power is off',
+    );
+    expect(calls.some(([op, ok]) => op === 'power on' && ok)).toBe(true);
+  });
+
+  it('confirms a power cycle through its off phase', async () => {
+    const d = driver();
+    const c = credsFor(base);
+    await d.powerOn(c);
+    const r = await d.powerCycle(c);
+    expect(r).toMatchObject({ action: 'cycle', state: 'on' });
+    // ipmi_sim reads off for about 1.2 s before it is on again.
+    expect(r.seconds).toBeGreaterThan(0.9);
+    expect(r.seconds).toBeLessThan(4);
+    expect(r.polls).toBeGreaterThan(2);
+    console.info(`power cycle confirmed after ${r.seconds.toFixed(2)} s, ${r.polls} status reads`);
+  });
+
+  it('reboots: cycle when on, on when off', async () => {
+    const d = driver();
+    const c = credsFor(base);
+    expect((await d.reboot(c)).action).toBe('cycle');
+    await d.powerOff(c);
+    const r = await d.reboot(c);
+    expect(r).toMatchObject({ action: 'on', state: 'on' });
+    await d.powerOff(c);
+  });
+
+  it('sets PXE as the one-time boot device', async () => {
+    const d = driver();
+    const c = credsFor(base);
+    await d.setBootDevice(c, 'disk');
+    expect(await d.getBootDevice(c)).toBe('disk');
+    await d.setBootDevice(c, 'pxe');
+    expect(await ipmi(base, 'admin', 'password', 'chassis', 'bootparam', 'get', '5')).toContain(
+      'Boot Device Selector : Force PXE',
+    );
+    expect(await d.getBootDevice(c)).toBe('pxe');
+  });
+
+  it('fails fast on a wrong password, without retries and without the password', async () => {
+    const password = 'Wr0ng-Secret-42';
+    const d = driver({ ipmitoolPath: wrapper });
+    const before = readLog().length;
+    const t0 = performance.now();
+    const err = await failure(d.powerStatus(credsFor(base, 'admin', password)));
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    expect(err).toMatchObject({
+      kind: 'auth',
+      retryable: false,
+      reason: 'credentials',
+      attempts: 1,
+    });
+    expect(err.message).toBe(
+      `BMC 127.0.0.1:${base} refused the credentials of user admin (power status)`,
+    );
+    expect(err.detail).toContain('RAKP 2 HMAC is invalid');
+    for (const text of [err.message, err.detail, JSON.stringify(err), err.stack]) {
+      expect(text ?? '').not.toContain(password);
+    }
+    expect(readLog().length - before).toBe(1);
+    expect(await d.checkCredentials(credsFor(base, 'admin', password))).toBe(false);
+    expect(await d.checkCredentials(credsFor(base, 'nobody', 'password'))).toBe(false);
+    expect(await d.checkCredentials(credsFor(base))).toBe(true);
+  });
+
+  it('gives up on a stopped BMC within the bounded time, never showing the password', async () => {
+    const password = 'Dead-Bmc-Pa55';
+    const d = driver({ attempts: 2 });
+    const t0 = performance.now();
+    const pending = failure(d.powerStatus(credsFor(deadPort, 'admin', password)));
+    // ipmitool waits about 2 s for a dead BMC (-N 1 -R 1): look at the live child meanwhile.
+    let children: ReturnType<typeof ipmitoolChildren> = [];
+    for (let i = 0; i < 20 && children.length === 0; i++) {
+      await sleep(50);
+      children = ipmitoolChildren(deadPort);
+    }
+    expect(children.length).toBeGreaterThan(0);
+    for (const child of children) {
+      expect(child.argv.join(' ')).not.toContain(password);
+      expect(child.argv).toContain('-E');
+      expect(child.env).toContain(`IPMI_PASSWORD=${password}`);
+    }
+    const err = await pending;
+    const elapsed = performance.now() - t0;
+    expect(err).toMatchObject({ kind: 'unreachable', retryable: true, reason: 'no-answer' });
+    expect(err.message).toBe(
+      `BMC 127.0.0.1:${deadPort} did not answer (power status, user admin, 2 attempts)`,
+    );
+    expect(err.message + (err.detail ?? '')).not.toContain(password);
+    expect(elapsed).toBeGreaterThan(3_500);
+    expect(elapsed).toBeLessThan(8_000);
+  }, 15_000);
+
+  it('kills a call that exceeds the call timeout', async () => {
+    const d = driver({ attempts: 1, callTimeoutMs: 300 });
+    const t0 = performance.now();
+    const err = await failure(d.powerOn(credsFor(deadPort)));
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    expect(err).toMatchObject({ kind: 'timeout', retryable: true, reason: 'call-timeout' });
+    expect(err.message).toBe(
+      `BMC 127.0.0.1:${deadPort}: power on timed out after 0.3 s (user admin, 1 attempt)`,
+    );
+    await sleep(50);
+    expect(ipmitoolChildren(deadPort)).toEqual([]);
+  });
+
+  it('serialises concurrent commands to one BMC, not across BMCs', async () => {
+    const d = driver({ ipmitoolPath: wrapper, minIntervalMs: 100 });
+    const before = readLog().length;
+    const one = credsFor(base);
+    const other = credsFor(base + 2);
+    const states = await Promise.all([
+      ...[1, 2, 3, 4].map(() => d.powerStatus(one)),
+      ...[1, 2, 3, 4].map(() => d.powerStatus(other)),
+    ]);
+    expect(states).toEqual(Array(8).fill('off'));
+    const entries = readLog().slice(before);
+    expect(entries).toHaveLength(8);
+    for (const e of entries) {
+      expect(e.env).toBe(true);
+      expect(e.args).not.toContain('password');
+    }
+    const spans = (port: number) =>
+      entries.filter((e) => e.args.includes(`-p ${port} `)).sort((a, b) => a.start - b.start);
+    const a = spans(base);
+    expect(a).toHaveLength(4);
+    for (let k = 1; k < a.length; k++) {
+      // No overlap, and at least the minimum interval between them (timers may fire ~1 ms early).
+      expect(a[k]!.start - a[k - 1]!.end).toBeGreaterThanOrEqual(98);
+    }
+    const b = spans(base + 2);
+    expect(b[0]!.start).toBeLessThan(a[1]!.start);
+  });
+
+  it('proves a credential change made as the ramdisk makes it', async () => {
+    const port = base + 1;
+    // `ipmitool user ...` as the ramdisk runs it (in-band there, over LAN here, so each step
+    // uses the credentials valid at that point: the rename takes effect at once).
+    await ipmi(port, 'admin', 'password', 'user', 'set', 'name', '2', 'ironic');
+    await ipmi(port, 'ironic', 'password', 'user', 'set', 'password', '2', 'N3w-Secret');
+    await ipmi(port, 'ironic', 'N3w-Secret', 'user', 'enable', '2');
+    await ipmi(
+      port,
+      'ironic',
+      'N3w-Secret',
+      ...'channel setaccess 1 2 link=on ipmi=on callin=on privilege=4'.split(' '),
+    );
+
+    const d = driver();
+    const previous = credsFor(port);
+    const next = credsFor(port, 'ironic', 'N3w-Secret');
+    await d.verifyCredentialChange(next, previous, { waitMs: 2_000, pollMs: 200 });
+    expect(await d.checkCredentials(credsFor(port, 'ironic', 'password'))).toBe(false);
+    expect(await d.powerStatus(next)).toBe('off');
+  });
+
+  it('reports a credential change that left the old credentials working', async () => {
+    const port = base + 2;
+    await ipmi(port, 'admin', 'password', 'user', 'set', 'name', '3', 'ironic');
+    await ipmi(port, 'admin', 'password', 'user', 'set', 'password', '3', 'secret3');
+    await ipmi(port, 'admin', 'password', 'user', 'enable', '3');
+    await ipmi(
+      port,
+      'admin',
+      'password',
+      ...'channel setaccess 1 3 link=on ipmi=on callin=on privilege=4'.split(' '),
+    );
+
+    const d = driver();
+    const err = await failure(
+      d.verifyCredentialChange(credsFor(port, 'ironic', 'secret3'), credsFor(port)),
+    );
+    expect(err.message).toBe(
+      `BMC 127.0.0.1:${port} still accepts the old credentials of user admin`,
+    );
+    expect(err).toMatchObject({ kind: 'auth', retryable: false });
+
+    const notYet = await failure(
+      d.verifyCredentialChange(credsFor(port, 'ironic', 'not-set-yet'), credsFor(port), {
+        waitMs: 300,
+        pollMs: 100,
+      }),
+    );
+    expect(notYet.message).toMatch(
+      new RegExp(`^BMC 127.0.0.1:${port} refused the new credentials of user ironic`),
+    );
+  });
+
+  function readLog(): { start: number; end: number; env: boolean; args: string }[] {
+    let text = '';
+    try {
+      text = readFileSync(callLog, 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [start, end, env, ...args] = line.split(' ');
+        return {
+          start: Number(start) / 1e6,
+          end: Number(end) / 1e6,
+          env: env === 'env-ok',
+          args: `${args.join(' ')} `,
+        };
+      });
+  }
+});
