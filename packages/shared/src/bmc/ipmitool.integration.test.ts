@@ -1,9 +1,9 @@
 /**
  * The driver against real ipmitool and OpenIPMI ipmi_sim BMCs started by bmc-sim
- * (/work/shared/bmc-sim). Skipped when bmc-sim, ipmitool or ipmi_sim is missing.
+ * (shared/bmc-sim beside the checkout); fails when they are missing.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,38 +14,10 @@ import { parseBmcCredentials } from './bmc-credentials.ts';
 import { BmcError } from './bmc-error.ts';
 import { BmcCallQueue } from './bmc-queue.ts';
 import { IpmitoolDriver, type IpmitoolDriverOptions } from './ipmitool.ts';
+import { startSims, stopSims } from '../../../../test/helpers/bmc-sim.ts';
 
 const run = promisify(execFile);
-const BMC_SIM = process.env['BMC_SIM'] ?? '/work/shared/bmc-sim/bmc-sim';
 const IPMITOOL = '/usr/bin/ipmitool';
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const available =
-  executable(BMC_SIM) &&
-  executable(IPMITOOL) &&
-  (executable('/usr/bin/ipmi_sim') || executable('/usr/sbin/ipmi_sim'));
-
-/** Starts `n` BMCs in `dir` on the first free block of 10 ports from 9600; returns the base. */
-async function startSims(dir: string, n: number, from = 9600): Promise<number> {
-  for (let base = from; base < from + 400; base += 10) {
-    try {
-      await run(BMC_SIM, ['start', String(n), '--base-port', String(base), '--dir', dir]);
-      return base;
-    } catch (err) {
-      if (!/already in use/.test(String((err as { stderr?: string }).stderr))) throw err;
-    }
-  }
-  throw new Error('no free UDP port block for bmc-sim');
-}
-
-const stopSims = (dir: string) => run(BMC_SIM, ['stop', '--dir', dir, '--now']).catch(() => {});
 
 /** Plain ipmitool, as a ramdisk or an operator would use it (password via -E too). */
 async function ipmi(port: number, user: string, password: string, ...command: string[]) {
@@ -95,7 +67,7 @@ function ipmitoolChildren(port: number) {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-describe.skipIf(!available)('IpmitoolDriver against ipmi_sim', () => {
+describe('IpmitoolDriver against ipmi_sim', () => {
   let dir = '';
   let deadDir = '';
   let base = 0;
@@ -122,7 +94,7 @@ describe.skipIf(!available)('IpmitoolDriver against ipmi_sim', () => {
     deadDir = mkdtempSync(join(tmpdir(), 'bmc-it-dead-'));
     base = await startSims(dir, 3);
     // A BMC that existed and was stopped.
-    deadPort = await startSims(deadDir, 1, base + 10);
+    deadPort = await startSims(deadDir, 1, { from: base + 10 });
     await stopSims(deadDir);
     // Records every call's start, end and argv, then runs the real ipmitool.
     callLog = join(dir, 'calls.log');
