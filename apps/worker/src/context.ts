@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import {
+  IpmitoolDriver,
   Queues,
   ironicClientFromConfig,
   storeFromConfig,
@@ -8,6 +9,7 @@ import {
   type Logger,
   type StateStore,
 } from '@inspector/shared';
+import { IpmiPower } from './power/ipmi-power.ts';
 import { IronicPower } from './power/ironic-power.ts';
 import type { PowerDriver } from './power/power-driver.ts';
 
@@ -33,6 +35,9 @@ export function createWorkerContext(
     ironic,
     queues: new Queues(connection, config),
     store: storeFromConfig(connection, config),
-    power: new IronicPower(ironic),
+    power:
+      config.POWER_MANAGEMENT === 'ipmi'
+        ? new IpmiPower(new IpmitoolDriver({ logger: logger.child({ component: 'bmc' }) }))
+        : new IronicPower(ironic),
   };
 }
