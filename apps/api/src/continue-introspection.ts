@@ -11,6 +11,7 @@ import {
   transitionMessage,
   type Logger,
   type LookupAttributes,
+  type RamdiskData,
   type State,
 } from '@inspector/shared';
 import { describeJsonType } from './body.ts';
@@ -25,6 +26,16 @@ export interface ContinueReply {
 
 const FAILURES_HEADER = 'The following failures happened during running pre-processing hooks';
 
+/** Checks a posted body against the ramdisk data schema; the 400 names the field. */
+export function parseRamdiskBody(body: unknown): RamdiskData {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new BadRequest(`Invalid data: expected a JSON object, got ${describeJsonType(body)}`);
+  }
+  const parsed = RamdiskDataSchema.safeParse(body);
+  if (!parsed.success) throw new BadRequest(`Invalid data: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
 /**
  * The ramdisk's callback. Unauthenticated, so it trusts nothing: the body is
  * checked against the schema, and it can only move a node that is waiting
@@ -35,14 +46,9 @@ export async function continueIntrospection(
   body: unknown,
   log: Logger,
 ): Promise<ContinueReply> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new BadRequest(`Invalid data: expected a JSON object, got ${describeJsonType(body)}`);
-  }
-  const parsed = RamdiskDataSchema.safeParse(body);
-  if (!parsed.success) throw new BadRequest(`Invalid data: ${describeIssues(parsed.error)}`);
-
-  const { logs, ...rest } = parsed.data;
-  const normalized = normalizeRamdiskData(parsed.data);
+  const data = parseRamdiskBody(body);
+  const { logs, ...rest } = data;
+  const normalized = normalizeRamdiskData(data);
   const { failures } = preprocess(normalized, {
     config: deps.config,
     warn: (message) => log.debug(message),

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 export const JobName = {
   Introspect: 'introspect',
   Process: 'process',
+  Reapply: 'reapply',
   Abort: 'abort',
   Timeout: 'timeout',
   RamdiskLogs: 'ramdisk-logs',
@@ -25,6 +26,7 @@ export const JOBS_TO_QUEUE = {
   introspect: QueueName.Introspection,
   abort: QueueName.Introspection,
   process: QueueName.Processing,
+  reapply: QueueName.Processing,
   'ramdisk-logs': QueueName.Processing,
   timeout: QueueName.Timeouts,
   cleanup: QueueName.Maintenance,
@@ -49,6 +51,7 @@ export const JOB_SCHEMAS = {
   introspect: NodeJobSchema,
   abort: NodeJobSchema,
   process: NodeJobSchema,
+  reapply: NodeJobSchema,
   timeout: NodeJobSchema,
   'ramdisk-logs': RamdiskLogsJobSchema,
   cleanup: CleanupJobSchema,

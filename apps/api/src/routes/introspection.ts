@@ -8,6 +8,8 @@ import {
   isUuid,
   transitionMessage,
 } from '@inspector/shared';
+import { readJson } from '../body.ts';
+import { parseRamdiskBody } from '../continue-introspection.ts';
 import type { ApiDeps } from '../deps.ts';
 import { resolveUuid } from '../node-ident.ts';
 import { startIntrospection } from '../start-introspection.ts';
@@ -115,6 +117,41 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
       );
     }
     await queues.add('abort', { node: uuid, gen: record.gen, reqId: ctx.state.reqId });
+    ctx.status = 202;
+    ctx.body = {};
+  });
+
+  router.post('/v1/introspection/:node/data/unprocessed', async (ctx) => {
+    const uuid = await resolveUuid(ironic, ctx.params.node!);
+    const body = await readJson(ctx, config.MAX_BODY_BYTES);
+    const record = await store.get(uuid);
+    if (!record) throw notInCache(uuid);
+    let raw: string | undefined;
+    if (body !== undefined) {
+      // Logs are never stored with the data, as for the ramdisk's own callback.
+      const { logs: _logs, ...data } = parseRamdiskBody(body);
+      raw = JSON.stringify(data);
+    } else if (!(await store.getRaw(uuid))) {
+      throw new BadRequest(
+        `No unprocessed data is stored for node ${uuid}; post the data to reapply`,
+      );
+    }
+    const startedAt = String(Date.now());
+    const moved = await store.transition(uuid, record.gen, 'reapply', {
+      raw,
+      fields: { started_at: startedAt },
+    });
+    if (!moved.ok) {
+      throw new Conflict(
+        `Cannot reapply introspection data of node ${uuid}: ${transitionMessage(record.state, 'reapply')}`,
+      );
+    }
+    // A run may be reapplied many times: each reapply is its own job.
+    await queues.add(
+      'reapply',
+      { node: uuid, gen: record.gen, reqId: ctx.state.reqId },
+      { jobId: `reapply-${uuid}-${record.gen}-${startedAt}` },
+    );
     ctx.status = 202;
     ctx.body = {};
   });

@@ -16,7 +16,7 @@ import {
   type ProcessedData,
 } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
-import { runNodeJob } from '../node-job.ts';
+import { runNodeJob, type NodeJobScope } from '../node-job.ts';
 import { saveRamdiskLogs } from './ramdisk-logs.ts';
 
 /** How the credential check is retried: upstream's 10 tries, 3 s apart. */
@@ -109,42 +109,67 @@ async function setCredentials(
   );
 }
 
+/**
+ * Turns a run's stored ramdisk data into Ironic properties and ports. With
+ * `powerActions`, also sets requested IPMI credentials and powers the node
+ * off; a reapply of stored data touches neither.
+ */
+async function processStoredData(
+  ctx: WorkerContext,
+  scope: NodeJobScope,
+  policy: CredentialCheckPolicy,
+  powerActions: boolean,
+): Promise<void> {
+  const { job, record, log } = scope;
+  const rawText = await ctx.store.getRaw(job.node);
+  if (!rawText) throw new InspectorError(`Ramdisk data of node ${job.node} is missing`);
+  const raw = JSON.parse(rawText) as Record<string, unknown>;
+  const hookCtx: HookContext = { config: ctx.config, warn: (m) => log.warn(m) };
+  const { data, failures } = preprocess(
+    normalizeRamdiskData(RamdiskDataSchema.parse(raw)),
+    hookCtx,
+  );
+  if (failures.length) throw new InspectorError(failures.join('\n'));
+
+  let node: IronicNode;
+  try {
+    node = await ctx.ironic.getNode(job.node);
+  } catch (err) {
+    if (err instanceof IronicError && err.ironicStatus === 404) {
+      throw new InspectorError(`Node ${job.node} was not found in Ironic`, { status: 404 });
+    }
+    throw err;
+  }
+  checkProvisionState(node);
+  await applyPlan(ctx, node, data, hookCtx, log);
+  await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
+  if (ctx.config.ALWAYS_STORE_RAMDISK_LOGS) await saveRamdiskLogs(ctx, job.node);
+
+  if (powerActions && record.new_ipmi_username) {
+    node = await setCredentials(ctx, node, record, data, policy, log);
+    await ctx.power.powerOff(node);
+  } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {
+    await ctx.power.powerOff(node);
+  }
+  const moved = await ctx.store.transition(job.node, job.gen, 'finish');
+  if (moved.ok) log.info('introspection finished');
+  else log.info({ state: moved.state }, 'run moved on during processing');
+}
+
+/** The `process` job: ramdisk data just arrived for a waiting node. */
 export function processor(policy: CredentialCheckPolicy) {
   return async function process(ctx: WorkerContext, bullJob: Job): Promise<void> {
-    await runNodeJob(ctx, bullJob, ['processing'], async ({ job, record, log }) => {
-      const rawText = await ctx.store.getRaw(job.node);
-      if (!rawText) throw new InspectorError(`Ramdisk data of node ${job.node} is missing`);
-      const raw = JSON.parse(rawText) as Record<string, unknown>;
-      const hookCtx: HookContext = { config: ctx.config, warn: (m) => log.warn(m) };
-      const { data, failures } = preprocess(
-        normalizeRamdiskData(RamdiskDataSchema.parse(raw)),
-        hookCtx,
-      );
-      if (failures.length) throw new InspectorError(failures.join('\n'));
+    await runNodeJob(ctx, bullJob, ['processing'], (scope) =>
+      processStoredData(ctx, scope, policy, true),
+    );
+  };
+}
 
-      let node: IronicNode;
-      try {
-        node = await ctx.ironic.getNode(job.node);
-      } catch (err) {
-        if (err instanceof IronicError && err.ironicStatus === 404) {
-          throw new InspectorError(`Node ${job.node} was not found in Ironic`, { status: 404 });
-        }
-        throw err;
-      }
-      checkProvisionState(node);
-      await applyPlan(ctx, node, data, hookCtx, log);
-      await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
-      if (ctx.config.ALWAYS_STORE_RAMDISK_LOGS) await saveRamdiskLogs(ctx, job.node);
-
-      if (record.new_ipmi_username) {
-        node = await setCredentials(ctx, node, record, data, policy, log);
-        await ctx.power.powerOff(node);
-      } else if (record.manage_boot && ctx.config.POWER_OFF) {
-        await ctx.power.powerOff(node);
-      }
-      const moved = await ctx.store.transition(job.node, job.gen, 'finish');
-      if (moved.ok) log.info('introspection finished');
-      else log.info({ state: moved.state }, 'run moved on during processing');
-    });
+/** The `reapply` job: stored (or newly posted) data processed again, the node left as it is. */
+export function reapplier(policy: CredentialCheckPolicy) {
+  return async function reapply(ctx: WorkerContext, bullJob: Job): Promise<void> {
+    await runNodeJob(ctx, bullJob, ['reapplying'], (scope) =>
+      processStoredData(ctx, scope, policy, false),
+    );
   };
 }
