@@ -4,6 +4,7 @@ import type { Worker } from 'bullmq';
 import {
   createLogger,
   createRedis,
+  redisReady,
   loadConfig,
   type Config,
   type StateStore,
@@ -63,6 +64,7 @@ export async function startStack(
   });
   const logger = createLogger(config.LOG_LEVEL, 'test');
   const apiDeps = createApiDeps(config, logger);
+  await redisReady(apiDeps.redis, 5000);
   const server: Server = await new Promise((resolve) => {
     const s = createApp(apiDeps).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
-import { ConfigError, createLogger, loadConfig } from '@inspector/shared';
+import { ConfigError, createLogger, loadConfig, redisReady } from '@inspector/shared';
 import { createApp } from './app.ts';
 import { closeApiDeps, createApiDeps } from './deps.ts';
 
-function main(): void {
+async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env);
@@ -16,6 +16,9 @@ function main(): void {
   }
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const deps = createApiDeps(config, logger);
+  if (!(await redisReady(deps.redis, 5000))) {
+    logger.warn('Redis is not answering yet: requests get 503 until it does');
+  }
   const app = createApp(deps);
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const address = server.address();
@@ -45,4 +48,4 @@ function main(): void {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main();
+void main();

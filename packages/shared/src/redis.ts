@@ -32,3 +32,23 @@ const REDIS_DOWN =
 export function isRedisUnavailable(err: unknown): boolean {
   return err instanceof Error && REDIS_DOWN.test(err.message);
 }
+
+/**
+ * Resolves once the connection is ready, or after `timeoutMs` either way: a
+ * process may start while Redis is down and answer 503 until it is back, but
+ * should not refuse its first requests merely because it is still connecting.
+ */
+export function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TERMINAL_STATES, type State } from '@inspector/shared';
+import { nodeSpec } from '../fixtures/fake-ironic.ts';
+import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
+import { waitUntil } from '../helpers/processes.ts';
+import { newRedis } from '../helpers/redis.ts';
+import { api, startStack, type Stack } from '../helpers/stack.ts';
+
+/**
+ * Two API replicas and two sets of workers on one Redis, hammering the same
+ * nodes with start, restart, abort and ramdisk callbacks at once. Whatever
+ * interleaving happens, each node ends in a legal state and its record, its
+ * lookup entries and its data belong to one run only.
+ */
+let a: Stack;
+let b: Stack;
+const redis = newRedis();
+
+beforeAll(async () => {
+  a = await startStack({}, { nodes: 10 });
+  // Replica B shares A's Redis prefix and A's Ironic.
+  b = await startStack(
+    { REDIS_PREFIX: a.config.REDIS_PREFIX, IRONIC_URL: a.ironic.url },
+    { nodes: 0 },
+  );
+  a.onBoot = () => null;
+});
+afterAll(async () => {
+  await b?.close();
+  await a?.close();
+  await redis.quit();
+});
+
+const legalIdle: State[] = ['waiting', 'finished', 'error'];
+
+describe('replicas racing on the same nodes', () => {
+  it('never lets a stale run or an illegal event change a node', async () => {
+    const specs = [0, 1, 2, 3, 4].map((i) => nodeSpec(i));
+    const statuses = new Set<number>();
+    for (let round = 0; round < 6; round++) {
+      const ops = specs.flatMap((spec) => {
+        const data = buildRamdiskData(spec);
+        return [
+          api(a, 'POST', `/v1/introspection/${spec.uuid}`),
+          api(b, 'POST', `/v1/introspection/${spec.uuid}`),
+          api(round % 2 ? a : b, 'POST', `/v1/introspection/${spec.uuid}/abort`),
+          postRamdiskData(a.url, data),
+          postRamdiskData(b.url, data),
+        ];
+      });
+      for (const res of await Promise.all(ops)) {
+        statuses.add(res.status);
+      }
+    }
+    // Every answer is a deliberate one: accepted, refused by the state machine, or not found.
+    for (const code of statuses) expect([200, 202, 400, 403, 404, 409]).toContain(code);
+
+    for (const spec of specs) {
+      const record = await waitUntil(`${spec.name} settled`, async () => {
+        const r = await a.store.get(spec.uuid);
+        return r && legalIdle.includes(r.state) ? r : null;
+      });
+      const keys = a.store.keys;
+      const indexed = await Promise.all(
+        spec.macs.map((m) => redis.sismember(keys.mac(m), spec.uuid)),
+      );
+      if (TERMINAL_STATES.has(record.state)) {
+        expect(record.finished_at).not.toBeNull();
+        expect(indexed).toEqual([0, 0]);
+        expect(await redis.zscore(keys.active, spec.uuid)).toBeNull();
+      } else {
+        expect(record.finished_at).toBeNull();
+        expect(indexed).toEqual([1, 1]);
+      }
+      if (record.state === 'error') expect(record.error).toBeTruthy();
+      // A second replica's view is the same record.
+      expect(await b.store.get(spec.uuid)).toEqual(record);
+    }
+  });
+
+  it('exactly one of many concurrent callbacks for a waiting node is accepted', async () => {
+    const spec = nodeSpec(7);
+    await api(a, 'POST', `/v1/introspection/${spec.uuid}`);
+    await waitUntil('waiting', async () => (await a.store.get(spec.uuid))?.state === 'waiting');
+    const data = buildRamdiskData(spec);
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => postRamdiskData(i % 2 ? a.url : b.url, data)),
+    );
+    expect(replies.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(replies.filter((r) => r.status !== 200).every((r) => r.status === 403)).toBe(true);
+    await waitUntil('finished', async () => (await a.store.get(spec.uuid))?.state === 'finished');
+    expect(a.ironic.portsOf(spec.uuid)).toHaveLength(2);
+  });
+});
