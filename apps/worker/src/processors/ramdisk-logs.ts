@@ -6,7 +6,8 @@ import type { WorkerContext } from '../context.ts';
 
 /** `<uuid>_<UTC time>.tar.gz`; the uuid was validated, so the name cannot leave the directory. */
 export function logFileName(uuid: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('Z', '');
+  // Upstream's default template: {uuid}_{dt:%Y%m%d-%H%M%S.%f}.tar.gz (microseconds).
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('Z', '000');
   return `${uuid}_${stamp}.tar.gz`;
 }
 
