@@ -99,6 +99,7 @@ export async function continueIntrospection(
     });
     if (!moved.ok) throw notWaiting(moved.state);
     nodeLog.warn({ failures }, 'ramdisk data refused');
+    await deps.queues.cancelTimeout(job);
     if (logs) await deps.queues.add('ramdisk-logs', { ...job, outcome: 'error' });
     throw new BadRequest(`${FAILURES_HEADER} for node ${uuid}:\n${error}`);
   }

@@ -8,6 +8,7 @@ import {
   type State,
 } from '@inspector/shared';
 import type { WorkerContext } from './context.ts';
+import { endRun } from './end-run.ts';
 import { isTransient } from './transient.ts';
 
 export interface NodeJobScope {
@@ -57,7 +58,7 @@ export async function runNodeJob(
       throw err;
     }
     log.error({ err: err.message }, 'run failed');
-    const moved = await ctx.store.transition(job.node, job.gen, 'error', { error: err.message });
+    const moved = await endRun(ctx, job, 'error', { error: err.message });
     if (!moved.ok) log.info({ state: moved.state }, 'run had already moved on');
   }
 }

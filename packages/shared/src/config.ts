@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RedisUrlSchema, redactRedisUrl } from './redis.ts';
 
 const bool = (fallback: boolean) =>
   z
@@ -42,8 +43,18 @@ export const ConfigSchema = z.object({
   PORT: int(5050, 0, 65535),
   /** API listen address. Default 0.0.0.0. */
   HOST: z.string().min(1).default('0.0.0.0'),
-  /** Redis URL (redis://, rediss://). Default redis://127.0.0.1:6379. */
-  REDIS_URL: url('redis://127.0.0.1:6379'),
+  /**
+   * Redis: redis://, rediss://, redis-sentinel://host:port,.../<master>[?db=N] or
+   * redis-cluster://host:port,... (see RedisUrlSchema). Default redis://127.0.0.1:6379.
+   */
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .superRefine((value, ctx) => {
+      for (const issue of RedisUrlSchema.safeParse(value).error?.issues ?? []) {
+        ctx.addIssue({ code: 'custom', message: issue.message });
+      }
+    }),
   /** Prefix of every Redis key; the braces make it a Redis Cluster hash tag. Default {inspector}. */
   REDIS_PREFIX: z
     .string()
@@ -104,23 +115,95 @@ export const ConfigSchema = z.object({
   JOB_ATTEMPTS: int(3, 1, 50),
   /** First back-off between job attempts in milliseconds. Default 2000. */
   JOB_BACKOFF_MS: int(2_000, 0),
+  /** How long a worker's lock on a job lasts without renewal; a dead worker's jobs are retaken after it. Default 30000. */
+  WORKER_LOCK_DURATION_MS: int(30_000, 1_000),
+  /** How often each worker looks for jobs whose lock expired (stalled). Default 15000. */
+  WORKER_STALLED_INTERVAL_MS: int(15_000, 500),
+  /** Seconds finished jobs stay visible in the queues (dashboard) before clean-up drops them. Default 3600. */
+  COMPLETED_JOB_KEEP_S: int(3600, 0),
+  /** Seconds failed job attempts stay in the queues for inspection. Default 604800. */
+  FAILED_JOB_KEEP_S: int(604_800, 0),
   /** Seconds a worker waits for jobs in hand on SIGTERM before it exits. Default 30. */
   SHUTDOWN_GRACE_S: int(30, 0),
+  /** Port of each worker's own HTTP server (/metrics, /healthz, /readyz); 0 picks a free one. Default 9090. */
+  WORKER_HTTP_PORT: int(9090, 0, 65535),
+  /** Listen address of that server. Default 0.0.0.0. */
+  WORKER_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * How API callers authenticate: `keystone` (X-Auth-Token), `http_basic` (htpasswd) or
+   * `noauth`. Default noauth, so a first `npm start` works; upstream defaults to keystone.
+   */
+  AUTH_STRATEGY: z.enum(['keystone', 'http_basic', 'noauth']).default('noauth'),
+  /** Keystone endpoint, e.g. http://127.0.0.1:5000 (a trailing /v3 is accepted). Required for keystone. */
+  KEYSTONE_URL: z.url({ error: 'expected a URL' }).optional(),
+  /** The service's own Keystone user, which validates callers' tokens. Required for keystone. */
+  KEYSTONE_USERNAME: z.string().min(1).optional(),
+  /** That user's password. Required for keystone. */
+  KEYSTONE_PASSWORD: z.string().min(1).optional(),
+  /** Project the service's token is scoped to. Required for keystone. */
+  KEYSTONE_PROJECT: z.string().min(1).optional(),
+  /** Domain name of the service user. Default Default. */
+  KEYSTONE_USER_DOMAIN: z.string().min(1).default('Default'),
+  /** Domain name of the service's project. Default Default. */
+  KEYSTONE_PROJECT_DOMAIN: z.string().min(1).default('Default'),
+  /** Roles (any one suffices, case-insensitive) a caller's token needs for the API. Default admin. */
+  KEYSTONE_ALLOWED_ROLES: z
+    .string()
+    .default('admin')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string()).min(1, 'expected at least one role')),
+  /** Timeout of one Keystone call in milliseconds. Default 5000. */
+  KEYSTONE_TIMEOUT_MS: int(5_000, 1),
+  /** Most validated tokens kept in memory (least recently used go first). Default 10000. */
+  KEYSTONE_TOKEN_CACHE_SIZE: int(10_000, 1),
+  /** Longest a valid token is trusted without asking Keystone again (seconds); 0 disables the cache. Default 300. */
+  KEYSTONE_TOKEN_CACHE_TTL_S: int(300, 0),
+  /** How long a token Keystone refused stays refused without asking again (seconds). Default 10. */
+  KEYSTONE_NEGATIVE_CACHE_TTL_S: int(10, 0),
+  /** Apache htpasswd file of bcrypt hashes, re-read when it changes. Required for http_basic. */
+  HTPASSWD_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
 export class ConfigError extends Error {}
 
+/** Settings each AUTH_STRATEGY cannot start without. */
+const AUTH_REQUIRES = {
+  keystone: ['KEYSTONE_URL', 'KEYSTONE_USERNAME', 'KEYSTONE_PASSWORD', 'KEYSTONE_PROJECT'],
+  http_basic: ['HTPASSWD_FILE'],
+  noauth: [],
+} as const satisfies Record<Config['AUTH_STRATEGY'], readonly (keyof Config)[]>;
+
+const ConfigWithAuth = ConfigSchema.superRefine((c, ctx) => {
+  for (const key of AUTH_REQUIRES[c.AUTH_STRATEGY]) {
+    if (c[key] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `required when AUTH_STRATEGY=${c.AUTH_STRATEGY}`,
+      });
+    }
+  }
+});
+
 /** Parses the environment; a bad value throws a ConfigError naming each variable. */
 export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
   const known = Object.fromEntries(
     Object.keys(ConfigSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
   );
-  const parsed = ConfigSchema.safeParse(known);
+  const parsed = ConfigWithAuth.safeParse(known);
+  // The Redis URL may carry passwords, which never reach a log line.
+  const shown = (key: string) =>
+    key === 'REDIS_URL' && known[key] ? redactRedisUrl(known[key]) : known[key];
   if (!parsed.success) {
     const lines = parsed.error.issues.map(
-      (i) => `  ${i.path.join('.')}=${JSON.stringify(known[String(i.path[0])])}: ${i.message}`,
+      (i) => `  ${i.path.join('.')}=${JSON.stringify(shown(String(i.path[0])))}: ${i.message}`,
     );
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }

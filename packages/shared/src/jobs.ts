@@ -65,12 +65,15 @@ export function jobId(name: JobName, data: NodeJob): string {
 }
 
 export function defaultJobOptions(
-  config: Pick<Config, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS'>,
+  config: Pick<
+    Config,
+    'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS' | 'COMPLETED_JOB_KEEP_S' | 'FAILED_JOB_KEEP_S'
+  >,
 ): JobsOptions {
   return {
     attempts: config.JOB_ATTEMPTS,
     backoff: { type: 'exponential', delay: config.JOB_BACKOFF_MS, jitter: 0.5 },
-    removeOnComplete: { age: 3600, count: 10_000 },
-    removeOnFail: { age: 7 * 86_400, count: 10_000 },
+    removeOnComplete: { age: config.COMPLETED_JOB_KEEP_S, count: 10_000 },
+    removeOnFail: { age: config.FAILED_JOB_KEEP_S, count: 10_000 },
   };
 }

@@ -51,6 +51,23 @@ export class Queues {
     });
   }
 
+  /** Drops the delayed timeout job of a run that has ended, so it does not wait in Redis for nothing. */
+  async cancelTimeout(data: NodeJob): Promise<void> {
+    await this.byName[JOBS_TO_QUEUE.timeout].remove(jobId('timeout', data));
+  }
+
+  /** Drops finished jobs older than the configured retention from every queue. */
+  async trim(): Promise<number> {
+    let removed = 0;
+    for (const queue of Object.values(this.byName)) {
+      removed += (await queue.clean(this.#config.COMPLETED_JOB_KEEP_S * 1000, 10_000, 'completed'))
+        .length;
+      removed += (await queue.clean(this.#config.FAILED_JOB_KEEP_S * 1000, 10_000, 'failed'))
+        .length;
+    }
+    return removed;
+  }
+
   async close(): Promise<void> {
     await Promise.all(Object.values(this.byName).map((q) => q.close()));
   }

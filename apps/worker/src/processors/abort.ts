@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { coerceError } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
+import { endRun } from '../end-run.ts';
 import { runNodeJob } from '../node-job.ts';
 
 export const CANCELED = 'Canceled by operator';
@@ -15,7 +16,7 @@ export async function abort(ctx: WorkerContext, bullJob: Job): Promise<void> {
         log.warn({ err: coerceError(err).message }, 'power off after abort failed');
       }
     }
-    await ctx.store.transition(job.node, job.gen, 'abort_end', { error: CANCELED });
+    await endRun(ctx, job, 'abort_end', { error: CANCELED });
     log.info('introspection aborted');
   });
 }

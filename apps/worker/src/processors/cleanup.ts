@@ -3,8 +3,9 @@ import type { WorkerContext } from '../context.ts';
 import { TIMEOUT_ERROR } from './timeout.ts';
 
 /**
- * Periodic: drops expired runs from the status index and, as a safety net
- * for a lost timeout job, times out runs older than the timeout.
+ * Periodic: drops expired runs from the status index and finished jobs past
+ * their retention from the queues and, as a safety net for a lost timeout
+ * job, times out runs older than the timeout.
  */
 export async function cleanup(ctx: WorkerContext): Promise<void> {
   const removed = await ctx.store.cleanup();
@@ -19,5 +20,7 @@ export async function cleanup(ctx: WorkerContext): Promise<void> {
       if (moved.ok) timedOut++;
     }
   }
-  if (removed || timedOut) ctx.logger.info({ removed, timedOut }, 'clean-up pass');
+  const trimmed = await ctx.queues.trim();
+  if (removed || timedOut || trimmed)
+    ctx.logger.info({ removed, timedOut, trimmed }, 'clean-up pass');
 }

@@ -16,6 +16,7 @@ import {
   type ProcessedData,
 } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
+import { endRun } from '../end-run.ts';
 import { runNodeJob, type NodeJobScope } from '../node-job.ts';
 import { saveRamdiskLogs } from './ramdisk-logs.ts';
 
@@ -151,7 +152,7 @@ async function processStoredData(
   } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {
     await ctx.power.powerOff(node);
   }
-  const moved = await ctx.store.transition(job.node, job.gen, 'finish');
+  const moved = await endRun(ctx, job, 'finish');
   if (moved.ok) log.info('introspection finished');
   else log.info({ state: moved.state }, 'run moved on during processing');
 }
