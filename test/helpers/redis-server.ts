@@ -27,8 +27,13 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
-/** A redis-server of a test's own, append-only with fsync on every write, so a restart loses nothing. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/**
+ * A redis-server of a test's own, append-only; with fsync on every write by
+ * default, so a restart loses nothing (`everysec` for load tests).
+ */
+export async function startPrivateRedis(
+  fsync: 'always' | 'everysec' = 'always',
+): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'redis-'));
   let child: ChildProcess | null = null;
@@ -45,7 +50,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
         '--appendonly',
         'yes',
         '--appendfsync',
-        'always',
+        fsync,
         '--save',
         '',
         '--maxmemory-policy',

@@ -1,14 +1,17 @@
 import type { Redis } from 'ioredis';
 import {
+  Metrics,
   Queues,
   createRedis,
   ironicClientFromConfig,
+  queueCountsOf,
   storeFromConfig,
   type Config,
   type IronicClient,
   type Logger,
   type StateStore,
 } from '@inspector/shared';
+import { createAuth, type Auth } from './auth/auth.ts';
 
 /** Everything the API needs, built once at start-up and passed in. */
 export interface ApiDeps {
@@ -18,18 +21,27 @@ export interface ApiDeps {
   queues: Queues;
   ironic: IronicClient;
   logger: Logger;
+  metrics: Metrics;
+  auth: Auth;
 }
 
 export function createApiDeps(config: Config, logger: Logger): ApiDeps {
+  // First: a missing auth setting or unreadable htpasswd file stops start-up before any connection.
+  const auth = createAuth(config, logger);
   const redis = createRedis(config.REDIS_URL, 'api', 'inspector-api');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const metrics = new Metrics();
+  const queues = new Queues(redis, config);
+  metrics.trackQueues(queueCountsOf(queues));
   return {
     config,
     logger,
     redis,
-    store: storeFromConfig(redis, config),
-    queues: new Queues(redis, config),
-    ironic: ironicClientFromConfig(config),
+    metrics,
+    store: storeFromConfig(redis, config, metrics.storeChange),
+    queues,
+    ironic: ironicClientFromConfig(config, metrics.ironicCall),
+    auth,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { ConfigError, createLogger, loadConfig, redisReady } from '@inspector/shared';
 import { createApp } from './app.ts';
 import { closeApiDeps, createApiDeps } from './deps.ts';
@@ -28,6 +28,13 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = 65_000;
 
   let stopping = false;
+  // A keep-alive connection would outlive the drain: answers given while stopping close theirs.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    if (stopping) res.setHeader('Connection', 'close');
+  });
   const stop = (signal: string) => {
     if (stopping) {
       logger.warn({ signal }, 'second signal, exiting at once');
@@ -35,6 +42,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, draining requests');
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     const deadline = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_S * 1000).unref();
     server.close(async () => {
       await closeApiDeps(deps);

@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import {
   IpmitoolDriver,
+  Metrics,
   Queues,
   ironicClientFromConfig,
+  queueCountsOf,
   storeFromConfig,
   type Config,
   type IronicClient,
@@ -21,6 +23,7 @@ export interface WorkerContext {
   ironic: IronicClient;
   power: PowerDriver;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export function createWorkerContext(
@@ -28,16 +31,25 @@ export function createWorkerContext(
   logger: Logger,
   connection: Redis,
 ): WorkerContext {
-  const ironic = ironicClientFromConfig(config);
+  const metrics = new Metrics();
+  const ironic = ironicClientFromConfig(config, metrics.ironicCall);
+  const queues = new Queues(connection, config);
+  metrics.trackQueues(queueCountsOf(queues));
   return {
     config,
     logger,
+    metrics,
     ironic,
-    queues: new Queues(connection, config),
-    store: storeFromConfig(connection, config),
+    queues,
+    store: storeFromConfig(connection, config, metrics.storeChange),
     power:
       config.POWER_MANAGEMENT === 'ipmi'
-        ? new IpmiPower(new IpmitoolDriver({ logger: logger.child({ component: 'bmc' }) }))
+        ? new IpmiPower(
+            new IpmitoolDriver({
+              logger: logger.child({ component: 'bmc' }),
+              onCall: metrics.bmcCall,
+            }),
+          )
         : new IronicPower(ironic),
   };
 }

@@ -1,5 +1,6 @@
 import { ConfigError, createLogger, createRedis, loadConfig, type Config } from '@inspector/shared';
 import { createWorkerContext } from './context.ts';
+import { startWorkerOps } from './ops/worker-ops.ts';
 import { scheduleCleanup, startWorkers } from './workers.ts';
 
 function readConfig(): Config {
@@ -20,7 +21,13 @@ async function main(): Promise<void> {
   const connection = createRedis(config.REDIS_URL, 'worker', 'inspector-worker');
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const ctx = createWorkerContext(config, logger, connection);
+  // Listen before taking jobs: a worker its orchestrator cannot probe should not start.
+  const ops = await startWorkerOps(ctx, connection).catch((err: Error) => {
+    logger.fatal(err.message);
+    process.exit(1);
+  });
   const workers = startWorkers(ctx, connection);
+  ops.watch(workers);
   await scheduleCleanup(ctx);
   logger.info({ power: ctx.power.name }, 'worker started');
 
@@ -31,6 +38,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    ops.stopping();
     logger.info({ signal }, 'shutting down: no new jobs, finishing the ones in hand');
     // worker.close() can hang while Redis is down: bound it.
     const deadline = setTimeout(() => {
@@ -39,6 +47,7 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_GRACE_S * 1000);
     deadline.unref();
     await Promise.allSettled(workers.map((w) => w.close()));
+    await ops.close();
     await ctx.queues.close().catch(() => undefined);
     await connection.quit().catch(() => undefined);
     logger.info('stopped');

@@ -23,8 +23,8 @@ export function startWorkers(ctx: WorkerContext, connection: Redis): Worker[] {
         prefix: ctx.config.REDIS_PREFIX,
         concurrency: queue === QueueName.Maintenance ? 1 : ctx.config.WORKER_CONCURRENCY,
         // A job whose worker died is picked up again after this long without a lock renewal.
-        lockDuration: 30_000,
-        stalledInterval: 15_000,
+        lockDuration: ctx.config.WORKER_LOCK_DURATION_MS,
+        stalledInterval: ctx.config.WORKER_STALLED_INTERVAL_MS,
         maxStalledCount: 2,
         autorun: true,
       },

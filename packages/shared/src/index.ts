@@ -17,3 +17,5 @@ export * from './hooks/pipeline.ts';
 export * from './store/keys.ts';
 export * from './store/state-store.ts';
 export * from './bmc/index.ts';
+export * from './health.ts';
+export * from './metrics.ts';

@@ -13,10 +13,22 @@ const REDACT = [
   'headers.authorization',
   '*.headers["x-auth-token"]',
   '*.headers.authorization',
+  'headers["x-subject-token"]',
+  '*.headers["x-subject-token"]',
+  'token',
+  '*.token',
+  'KEYSTONE_PASSWORD',
+  '*.KEYSTONE_PASSWORD',
 ];
 
-export function createLogger(level: string, name: string): Logger {
-  return pino({ level, name, redact: { paths: REDACT, censor: '***' } });
+/** `destination` defaults to stdout; tests pass a stream to read what would be logged. */
+export function createLogger(
+  level: string,
+  name: string,
+  destination?: NodeJS.WritableStream,
+): Logger {
+  const options = { level, name, redact: { paths: REDACT, censor: '***' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

@@ -23,6 +23,8 @@ export class Queues {
       connection,
       prefix: config.REDIS_PREFIX,
       defaultJobOptions: defaultJobOptions(config),
+      // Dashboards read recent events only; 10,000 per queue (BullMQ's default) is memory for nothing.
+      streams: { events: { maxLen: 1000 } },
     };
     this.byName = Object.fromEntries(
       Object.values(QueueName).map((name) => [name, new Queue(name, opts)]),

@@ -35,8 +35,8 @@ export function negotiateVersion(raw: string | undefined): [number, number] {
  */
 export function apiVersion(): Middleware {
   return async (ctx, next) => {
-    ctx.set(`${HEADER}-Minimum-Version`, fmt(MIN_VERSION));
-    ctx.set(`${HEADER}-Maximum-Version`, fmt(MAX_VERSION));
+    ctx.set('X-OpenStack-Ironic-Inspector-API-Minimum-Version', fmt(MIN_VERSION));
+    ctx.set('X-OpenStack-Ironic-Inspector-API-Maximum-Version', fmt(MAX_VERSION));
     const standard = /^\s*baremetal-introspection\s+(\S+)\s*$/i.exec(
       ctx.get('OpenStack-API-Version'),
     );

@@ -69,6 +69,17 @@ export interface TransitionOptions {
   fields?: Record<string, string>;
 }
 
+/** A state change that took effect, told to `StoreOptions.onChange` (for metrics: no node id). */
+export interface StoreChange {
+  event: StateEvent | 'start';
+  from: State | null;
+  to: State;
+  /** When the run (or its latest reapply) began, in ms. */
+  startedAt: number;
+  /** When the change was made, in ms. */
+  at: number;
+}
+
 export interface StoreOptions {
   prefix: string;
   /** How long a finished run's status and data stay. */
@@ -77,6 +88,7 @@ export interface StoreOptions {
   secretTtlMs: number;
   /** How long ramdisk logs wait for a worker to write them out. */
   logsTtlMs?: number;
+  onChange?: (change: StoreChange) => void;
 }
 
 type ScriptReply = [string, string];
@@ -106,6 +118,14 @@ export class StateStore {
       r.defineCommand('inspectorSetIfGen', { lua: SET_IF_GEN });
     }
     this.#redis = r;
+  }
+
+  #changed(change: StoreChange): void {
+    try {
+      this.#opts.onChange?.(change);
+    } catch {
+      // An observer (metrics) must never fail a state change that is already made.
+    }
   }
 
   #lookupKeys(bmc: string[], macs: string[]): string[] {
@@ -170,7 +190,16 @@ export class StateStore {
         req.credentials?.password ?? '',
         this.#opts.secretTtlMs,
       );
-      if (status === 'ok') return { gen: Number(value) };
+      if (status === 'ok') {
+        this.#changed({
+          event: 'start',
+          from: old?.state ?? null,
+          to: 'starting',
+          startedAt: now,
+          at: now,
+        });
+        return { gen: Number(value) };
+      }
       if (status === 'conflict') throw new Conflict(transitionMessage(value as State, 'start'));
       // 'retry': another replica restarted the node between our read and our write.
     }
@@ -218,7 +247,10 @@ export class StateStore {
       opts.logs ?? '',
       this.#opts.logsTtlMs ?? 3_600_000,
     );
-    if (status === 'ok') return { ok: true, from: value as State };
+    if (status === 'ok') {
+      this.#changed({ event, from: value as State, to, startedAt: record.started_at, at: now });
+      return { ok: true, from: value as State };
+    }
     return { ok: false, reason: status as 'stale' | 'conflict', state: value };
   }
 
@@ -354,12 +386,17 @@ export class StateStore {
   }
 }
 
-export function storeFromConfig(redis: Redis, config: Config): StateStore {
+export function storeFromConfig(
+  redis: Redis,
+  config: Config,
+  onChange?: StoreOptions['onChange'],
+): StateStore {
   const timeoutMs = config.INTROSPECTION_TIMEOUT_S * 1000;
   return new StateStore(redis, {
     prefix: config.REDIS_PREFIX,
     keepTimeMs: config.NODE_STATUS_KEEP_TIME_S * 1000,
     // The password lives no longer than its run can: the timeout plus a margin, a day without one.
     secretTtlMs: timeoutMs > 0 ? timeoutMs + 600_000 : 86_400_000,
+    onChange,
   });
 }
