@@ -27,7 +27,13 @@ export class Queues {
       streams: { events: { maxLen: 1000 } },
     };
     this.byName = Object.fromEntries(
-      Object.values(QueueName).map((name) => [name, new Queue(name, opts)]),
+      Object.values(QueueName).map((name) => {
+        const queue = new Queue(name, opts);
+        // Connection errors are logged once by the connection's owner; without a listener
+        // BullMQ prints each one as a raw stack trace in the middle of the JSON logs.
+        queue.on('error', () => undefined);
+        return [name, queue];
+      }),
     ) as Record<QueueName, Queue>;
   }
 

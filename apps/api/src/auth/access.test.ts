@@ -13,6 +13,8 @@ describe('accessFor', () => {
     ['post', '/V1/Continue'],
     ['GET', '/healthz'],
     ['HEAD', '/readyz'],
+    ['GET', '/metrics'],
+    ['GET', '/v1/openapi.json'],
   ])('%s %s is public, matched as the router matches it', (method, path) => {
     expect(accessFor(method, path)).toBe('public');
   });
@@ -26,7 +28,7 @@ describe('accessFor', () => {
     ['GET', '/v1/introspection'],
     ['POST', '/v1/introspection/node-0'],
     ['GET', '/v1/%63ontinue'],
-    ['GET', '/metrics'],
+    ['POST', '/metrics'],
     ['GET', '/dashboardx'],
     ['GET', '/anything/else'],
   ])('%s %s needs a caller with full rights', (method, path) => {

@@ -33,6 +33,9 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'POST /v1/continue',
   'GET /healthz',
   'GET /readyz',
+  // Scraped by Prometheus and read by client generators; neither carries node data.
+  'GET /metrics',
+  'GET /v1/openapi.json',
 ]);
 
 /**

@@ -18,28 +18,13 @@ import {
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
 import { runNodeJob, type NodeJobScope } from '../node-job.ts';
+import { processedDocument } from './processed-document.ts';
 import { saveRamdiskLogs } from './ramdisk-logs.ts';
 
 /** How the credential check is retried: upstream's 10 tries, 3 s apart. */
 export interface CredentialCheckPolicy {
   attempts: number;
   intervalMs: number;
-}
-
-/** The processed data as stored and served by GET .../data: raw keys plus what hooks derived. */
-function processedDocument(raw: Record<string, unknown>, data: ProcessedData) {
-  return {
-    ...raw,
-    ipmi_address: data.ipmi_address,
-    ipmi_v6address: data.ipmi_v6address,
-    all_interfaces: data.all_interfaces,
-    interfaces: data.interfaces,
-    macs: data.macs,
-    local_gb: data.local_gb,
-    cpus: data.cpus,
-    cpu_arch: data.cpu_arch,
-    memory_mb: data.memory_mb,
-  };
 }
 
 async function applyPlan(

@@ -1,0 +1,40 @@
+import type { ProcessedData } from '@inspector/shared';
+
+/**
+ * An IPA-style inventory for data that came in the seed's flat form.
+ * Consumers of GET .../data, Ironic's `inspector` interface first among them,
+ * read `inventory` and fail without it.
+ */
+export function inventoryFromFlat(data: ProcessedData) {
+  const interfaces = Object.keys(data.all_interfaces).length
+    ? data.all_interfaces
+    : data.interfaces;
+  return {
+    interfaces: Object.entries(interfaces).map(([name, i]) => ({
+      name,
+      mac_address: i.mac,
+      ipv4_address: i.ip,
+    })),
+    cpu: { count: data.cpus, architecture: data.cpu_arch },
+    memory: { physical_mb: data.memory_mb },
+    disks: (data.block_devices?.serials ?? []).map((serial) => ({ serial })),
+    bmc_address: data.ipmi_address,
+  };
+}
+
+/** The processed data as stored and served by GET .../data: raw keys plus what hooks derived. */
+export function processedDocument(raw: Record<string, unknown>, data: ProcessedData) {
+  return {
+    ...raw,
+    inventory: raw.inventory ?? inventoryFromFlat(data),
+    ipmi_address: data.ipmi_address,
+    ipmi_v6address: data.ipmi_v6address,
+    all_interfaces: data.all_interfaces,
+    interfaces: data.interfaces,
+    macs: data.macs,
+    local_gb: data.local_gb,
+    cpus: data.cpus,
+    cpu_arch: data.cpu_arch,
+    memory_mb: data.memory_mb,
+  };
+}
