@@ -24,6 +24,8 @@ export interface SimOptions {
   from?: number;
   onPowerOn?: string;
   env?: Record<string, string>;
+  /** The BMCs' initial admin password (default `password`). */
+  password?: string;
 }
 
 /** Starts `n` simulated BMCs in `dir` on the first free block of ports from `from`; returns the base port. */
@@ -34,6 +36,7 @@ export async function startSims(dir: string, n: number, opts: SimOptions = {}): 
   for (let base = from; base < from + 2000; base += block) {
     const args = ['start', String(n), '--base-port', String(base), '--dir', dir];
     if (opts.onPowerOn) args.push('--on-power-on', opts.onPowerOn);
+    if (opts.password) args.push('--password', opts.password);
     try {
       await run(BMC_SIM, args, { env: { ...process.env, ...opts.env } });
       return base;

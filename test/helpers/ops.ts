@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { ServiceProcess } from './processes.ts';
 
 /** How long a test waits for a process to start: the two cores are shared with other suites. */
@@ -24,4 +25,28 @@ export function logLines(proc: ServiceProcess): Record<string, unknown>[] {
 /** Whether a process ended by itself (an exit code), not killed by a signal. */
 export function exitedByItself(proc: ServiceProcess): boolean {
   return proc.child.exitCode !== null && proc.child.signalCode === null;
+}
+
+/** Everything the dashboard's JSON API shows about every queue and each of its jobs. */
+export async function dashboardDump(url: string, headers: Record<string, string> = {}) {
+  const get = async (path: string) => {
+    const res = await fetch(`${url}/dashboard/api${path}`, { headers });
+    expect(res.status, path).toBe(200);
+    return res.text();
+  };
+  const texts: string[] = [];
+  const jobs: { queue: string; id: string; name: string; data: unknown }[] = [];
+  for (const queue of ['introspection', 'processing', 'timeouts', 'maintenance']) {
+    const page = await get(`/queues?activeQueue=${queue}&status=latest&page=1&jobsPerPage=1000`);
+    texts.push(page);
+    const listed = (
+      JSON.parse(page) as { queues: { name: string; jobs: typeof jobs }[] }
+    ).queues.find((q) => q.name === queue)!.jobs;
+    for (const job of listed) {
+      jobs.push({ ...job, queue });
+      texts.push(await get(`/queues/${queue}/${encodeURIComponent(job.id)}`));
+    }
+  }
+  texts.push(await get('/redis/stats'));
+  return { text: texts.join('\n'), jobs };
 }

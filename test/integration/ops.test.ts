@@ -19,6 +19,7 @@ import { accessFor } from '../../apps/api/src/auth/access.ts';
 import { closeApiDeps, createApiDeps, type ApiDeps } from '../../apps/api/src/deps.ts';
 import { errorBodies } from '../../apps/api/src/middleware/errors.ts';
 import { dashboard } from '../../apps/api/src/ops/dashboard.ts';
+import { dashboardDump } from '../helpers/ops.ts';
 import { ErrorBodySchema, StatusListSchema, StatusSchema } from '../../apps/api/src/ops/openapi.ts';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
@@ -217,30 +218,6 @@ describe('GET /v1/openapi.json', () => {
     expect(ErrorBodySchema.safeParse(missing.body).error).toBeUndefined();
   });
 });
-
-/** Everything the dashboard's JSON API shows about every queue and each of its jobs. */
-async function dashboardDump(url: string, headers: Record<string, string> = {}) {
-  const get = async (path: string) => {
-    const res = await fetch(`${url}/dashboard/api${path}`, { headers });
-    expect(res.status, path).toBe(200);
-    return res.text();
-  };
-  const texts: string[] = [];
-  const jobs: { queue: string; id: string; name: string; data: unknown }[] = [];
-  for (const queue of ['introspection', 'processing', 'timeouts', 'maintenance']) {
-    const page = await get(`/queues?activeQueue=${queue}&status=latest&page=1&jobsPerPage=1000`);
-    texts.push(page);
-    const listed = (
-      JSON.parse(page) as { queues: { name: string; jobs: typeof jobs }[] }
-    ).queues.find((q) => q.name === queue)!.jobs;
-    for (const job of listed) {
-      jobs.push({ ...job, queue });
-      texts.push(await get(`/queues/${queue}/${encodeURIComponent(job.id)}`));
-    }
-  }
-  texts.push(await get('/redis/stats'));
-  return { text: texts.join('\n'), jobs };
-}
 
 describe('queue dashboard', () => {
   it('serves the board and every queue to an admin', async () => {
