@@ -3,36 +3,20 @@
  * is unset and nothing answers on 127.0.0.1:6379, starts a private
  * redis-server with its append-only data under ./.data.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
+import { portAnswers, redisServerInstalled, spawnRedisServer } from './lib/redis-server.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-function answers(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host });
-    socket.setTimeout(500);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 async function ensureRedis(env: NodeJS.ProcessEnv): Promise<ChildProcess | null> {
   if (env.REDIS_URL) return null;
-  if (await answers(6379)) {
+  if (await portAnswers(6379)) {
     console.log('Using the Redis server on 127.0.0.1:6379');
     return null;
   }
-  if (spawnSync('redis-server', ['--version']).error) {
+  if (!redisServerInstalled()) {
     console.error(
       'No Redis answers on 127.0.0.1:6379 and redis-server is not installed.\n' +
         'Install it (Debian/Ubuntu: apt-get install redis-server) or set REDIS_URL to a Redis server.',
@@ -42,26 +26,7 @@ async function ensureRedis(env: NodeJS.ProcessEnv): Promise<ChildProcess | null>
   const dir = path.join(root, '.data');
   mkdirSync(dir, { recursive: true });
   const port = 6390;
-  const redis = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--maxmemory-policy',
-      'noeviction',
-      '--save',
-      '',
-    ],
-    { stdio: 'ignore' },
-  );
-  for (let i = 0; i < 50 && !(await answers(port)); i++)
-    await new Promise((r) => setTimeout(r, 100));
+  const redis = await spawnRedisServer({ port, dir, persistence: 'everysec' });
   env.REDIS_URL = `redis://127.0.0.1:${port}`;
   console.log(`Started a private redis-server on 127.0.0.1:${port}, append-only data in ${dir}`);
   return redis;

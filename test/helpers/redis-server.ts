@@ -1,20 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnRedisServer } from '../../scripts/lib/redis-server.ts';
 import { freePort } from './processes.ts';
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 export interface PrivateRedis {
   url: string;
@@ -38,29 +27,7 @@ export async function startPrivateRedis(
   const dir = await mkdtemp(path.join(tmpdir(), 'redis-'));
   let child: ChildProcess | null = null;
   const start = async () => {
-    child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        fsync,
-        '--save',
-        '',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 100 && !(await answers(port)); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    if (!(await answers(port))) throw new Error(`redis-server did not start on port ${port}`);
+    child = await spawnRedisServer({ port, dir, persistence: fsync });
   };
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const c = child;
