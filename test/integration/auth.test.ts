@@ -169,14 +169,20 @@ describe('the route table', () => {
   });
   afterAll(() => served?.close());
 
-  it('has exactly the upstream public routes, plus the probes', () => {
+  it('has exactly the upstream public routes, plus the probes, metrics and the OpenAPI document', () => {
     const routes = routesOf(served.deps);
     expect(routes.filter(isPublic).map((r) => `${r.method} ${r.path}`)).toEqual(
       expect.arrayContaining([...EXPECTED_PUBLIC]),
     );
     expect(routes.filter((r) => !isPublic(r)).length).toBeGreaterThanOrEqual(6);
     expect([...PUBLIC_ROUTES].sort()).toEqual(
-      [...EXPECTED_PUBLIC, 'GET /healthz', 'GET /readyz'].sort(),
+      [
+        ...EXPECTED_PUBLIC,
+        'GET /healthz',
+        'GET /readyz',
+        'GET /metrics',
+        'GET /v1/openapi.json',
+      ].sort(),
     );
   });
 });

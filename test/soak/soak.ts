@@ -28,7 +28,7 @@ export interface SoakResult {
   startsRefused: number;
   /** Error messages that do not come from an injected fault: must be empty. */
   unexplained: string[];
-  /** Nodes not in a terminal state at the end: must be empty. */
+  /** Nodes not in a terminal state at the end, with their last status: must be empty. */
   stuck: string[];
   seconds: number;
   nodesPerSecond: number;
@@ -176,7 +176,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         log(`${finals.size}/${opts.nodes - startsRefused} finished`);
         return finals.size >= opts.nodes - startsRefused;
       },
-      Math.max(120_000, opts.nodes * 100),
+      Math.max(180_000, opts.nodes * 500),
       500,
     ).catch(() => undefined);
     const seconds = (performance.now() - started) / 1000;
@@ -202,7 +202,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       failed: failed.length,
       startsRefused,
       unexplained: failed.map((s) => s.error!).filter((e) => !INJECTED_FAULT.test(e)),
-      stuck: accepted.filter((uuid) => !finals.has(uuid)),
+      stuck: await Promise.all(
+        accepted
+          .filter((uuid) => !finals.has(uuid))
+          .map(async (uuid) => {
+            const res = await fetch(`${url}/v1/introspection/${uuid}`);
+            return `${uuid}: ${res.status} ${await res.text()}`;
+          }),
+      ),
       seconds,
       nodesPerSecond: opts.nodes / seconds,
       redis: {

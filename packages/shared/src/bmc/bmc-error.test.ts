@@ -21,6 +21,8 @@ const STDERR = {
   busy: `${NOISE}RAKP 2 message indicates an error : insufficient resources to create a session\n${NO_SESSION}`,
   failed: `${NOISE}Set Chassis Power Control to Cycle failed: Command not supported in present state\n`,
   invalid: 'Invalid command: bogus\nCommands:\n\traw ...\n',
+  // Seen under heavy load: the session broke in the middle of a read.
+  brokenSession: `${NOISE}Unable to get Chassis Power Status\nClose Session command failed\n`,
 };
 
 const outcome = (stderr: string, more: Partial<IpmitoolOutcome> = {}): IpmitoolOutcome => ({
@@ -45,6 +47,7 @@ describe('classifyIpmitoolFailure', () => {
     ['busy', 'unreachable', true, 'busy', false],
     ['failed', 'command', false, 'failed', true],
     ['invalid', 'command', false, 'failed', true],
+    ['brokenSession', 'unreachable', true, 'no-answer', true],
   ] as const)('%s -> %s', (name, kind, retryable, reason, maybeSent) => {
     expect(classify(STDERR[name])).toEqual({ kind, retryable, reason, maybeSent });
   });
