@@ -11,7 +11,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +18,7 @@ import { nodeSpec, startFakeIronic, type FakeIronic } from '../test/fixtures/fak
 import { buildRamdiskData, postRamdiskData } from '../test/fixtures/ramdisk-sim.ts';
 import { BMC_SIM, requireBmcSim, startSims, stopSims } from '../test/helpers/bmc-sim.ts';
 import { ROOT, freePort } from '../test/helpers/processes.ts';
+import { portAnswers, redisServerInstalled } from './lib/redis-server.ts';
 
 const USAGE = `usage: npm run demo -- [options]
   --nodes N          nodes to introspect; default 10 (at most 200 BMCs, or 1000 with --ironic-power)
@@ -69,22 +69,6 @@ function readOptions(): Options {
 }
 
 class UsageError extends Error {}
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.setTimeout(500);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -172,10 +156,12 @@ class Demo {
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 async function startRedis(demo: Demo): Promise<string> {
-  if (spawnSync('redis-server', ['--version']).error) {
+  if (!redisServerInstalled()) {
     throw new Error('redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)');
   }
   const port = await freePort();
+  // Not lib/redis-server.ts's spawnRedisServer: this one must run detached like the API and the
+  // worker, or Ctrl-C would stop Redis under them while they finish the jobs in hand.
   const redis = demo.spawn(
     'redis',
     'redis-server',
@@ -193,7 +179,7 @@ async function startRedis(demo: Demo): Promise<string> {
     ],
     process.env,
   );
-  await demo.ready(redis, () => answers(port));
+  await demo.ready(redis, () => portAnswers(port));
   return `redis://127.0.0.1:${port}`;
 }
 
@@ -234,7 +220,7 @@ async function startIronic(demo: Demo, opts: Options, apiUrl: string): Promise<F
 
 async function apiPort(wanted: number | null): Promise<number> {
   if (wanted !== null) return wanted;
-  return (await answers(5050)) ? freePort() : 5050;
+  return (await portAnswers(5050)) ? freePort() : 5050;
 }
 
 async function countStates(apiUrl: string, uuids: Set<string>): Promise<Counts> {
@@ -321,9 +307,16 @@ async function run(demo: Demo, opts: Options): Promise<number> {
   const progress = progressPrinter(opts.nodes);
   let counts: Counts;
   for (;;) {
-    counts = await countStates(apiUrl, wanted);
-    if (counts.finished + counts.error === opts.nodes) break;
-    progress.show(counts);
+    // A slow answer on a busy machine skips one refresh; only a dead API ends the demo.
+    const polled = await countStates(apiUrl, wanted).catch((err: Error) => {
+      if (api.proc.exitCode !== null || api.proc.signalCode !== null) throw err;
+      return null;
+    });
+    if (polled) {
+      counts = polled;
+      if (counts.finished + counts.error === opts.nodes) break;
+      progress.show(counts);
+    }
     await sleep(250);
   }
   progress.show(counts, true);

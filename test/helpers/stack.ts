@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Worker } from 'bullmq';
 import {
   createLogger,
-  createRedis,
+  createRedisClient,
   redisReady,
   loadConfig,
   type Config,
@@ -69,7 +69,7 @@ export async function startStack(
     const s = createApp(apiDeps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const workerConnection = createRedis(config.REDIS_URL, 'worker', 'test-worker');
+  const workerConnection = createRedisClient(config.REDIS_URL, 'worker', 'test-worker');
   const worker = createWorkerContext(config, logger, workerConnection);
   const workers: Worker[] = startWorkers(worker, workerConnection);
 

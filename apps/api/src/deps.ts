@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@inspector/shared';
 import {
   Metrics,
   Queues,
-  createRedis,
+  createRedisClient,
   ironicClientFromConfig,
   queueCountsOf,
   storeFromConfig,
@@ -16,7 +16,7 @@ import { createAuth, type Auth } from './auth/auth.ts';
 /** Everything the API needs, built once at start-up and passed in. */
 export interface ApiDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   store: StateStore;
   queues: Queues;
   ironic: IronicClient;
@@ -28,7 +28,7 @@ export interface ApiDeps {
 export function createApiDeps(config: Config, logger: Logger): ApiDeps {
   // First: a missing auth setting or unreadable htpasswd file stops start-up before any connection.
   const auth = createAuth(config, logger);
-  const redis = createRedis(config.REDIS_URL, 'api', 'inspector-api');
+  const redis = createRedisClient(config.REDIS_URL, 'api', 'inspector-api');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const metrics = new Metrics();
   const queues = new Queues(redis, config);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@inspector/shared';
 import {
   IpmitoolDriver,
   Metrics,
@@ -29,7 +29,7 @@ export interface WorkerContext {
 export function createWorkerContext(
   config: Config,
   logger: Logger,
-  connection: Redis,
+  connection: RedisClient,
 ): WorkerContext {
   const metrics = new Metrics();
   const ironic = ironicClientFromConfig(config, metrics.ironicCall);

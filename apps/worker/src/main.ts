@@ -1,4 +1,10 @@
-import { ConfigError, createLogger, createRedis, loadConfig, type Config } from '@inspector/shared';
+import {
+  ConfigError,
+  createLogger,
+  createRedisClient,
+  loadConfig,
+  type Config,
+} from '@inspector/shared';
 import { createWorkerContext } from './context.ts';
 import { startWorkerOps } from './ops/worker-ops.ts';
 import { scheduleCleanup, startWorkers } from './workers.ts';
@@ -18,7 +24,7 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
-  const connection = createRedis(config.REDIS_URL, 'worker', 'inspector-worker');
+  const connection = createRedisClient(config.REDIS_URL, 'worker', 'inspector-worker');
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const ctx = createWorkerContext(config, logger, connection);
   // Listen before taking jobs: a worker its orchestrator cannot probe should not start.

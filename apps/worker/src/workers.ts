@@ -1,11 +1,11 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@inspector/shared';
 import { JOBS_TO_QUEUE, QueueName, type JobName } from '@inspector/shared';
 import type { WorkerContext } from './context.ts';
 import { processors } from './processors/index.ts';
 
 /** One BullMQ worker per queue, each dispatching on the job's name. */
-export function startWorkers(ctx: WorkerContext, connection: Redis): Worker[] {
+export function startWorkers(ctx: WorkerContext, connection: RedisClient): Worker[] {
   const table = processors(ctx);
   for (const name of Object.keys(JOBS_TO_QUEUE) as JobName[]) {
     if (typeof table[name] !== 'function') throw new Error(`Job ${name} has no processor`);

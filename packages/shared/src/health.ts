@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 
 /** Settles with `promise`, or rejects once `ms` have passed; the timer never holds the process. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -14,7 +14,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
  * Readiness of a Redis connection: resolves when it answers PING in time,
  * else rejects with a message fit for a 503 body (no URL, so no password).
  */
-export async function pingRedis(redis: Redis, timeoutMs: number): Promise<void> {
+export async function pingRedis(redis: RedisClient, timeoutMs: number): Promise<void> {
   // Not queued while disconnected: a long outage would pile up one PING per probe.
   if (redis.status !== 'ready') {
     throw new Error(`Redis is not available: the connection is ${redis.status}`);

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import type { Config } from './config.ts';
 import {
   JOBS_TO_QUEUE,
@@ -17,7 +17,7 @@ export class Queues {
   readonly byName: Record<QueueName, Queue>;
   readonly #config: Config;
 
-  constructor(connection: Redis, config: Config) {
+  constructor(connection: RedisClient, config: Config) {
     this.#config = config;
     const opts = {
       connection,

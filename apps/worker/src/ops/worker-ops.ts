@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@inspector/shared';
 import { coerceError, pingRedis, withTimeout, type Metrics } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 
@@ -41,7 +41,7 @@ function observeJobs(worker: Worker, metrics: Metrics): void {
  */
 async function notReady(
   workers: Worker[],
-  connection: Redis,
+  connection: RedisClient,
   isStopping: boolean,
 ): Promise<string | null> {
   if (isStopping) return 'The worker is shutting down';
@@ -82,7 +82,10 @@ const failure = (res: ServerResponse, status: number, message: string) =>
   json(res, status, { error: { message } });
 
 /** Starts the server on WORKER_HTTP_HOST:WORKER_HTTP_PORT; rejects when it cannot listen. */
-export async function startWorkerOps(ctx: WorkerContext, connection: Redis): Promise<WorkerOps> {
+export async function startWorkerOps(
+  ctx: WorkerContext,
+  connection: RedisClient,
+): Promise<WorkerOps> {
   const { config, logger, metrics } = ctx;
   let workers: Worker[] = [];
   let isStopping = false;

@@ -23,6 +23,8 @@ const STDERR = {
   invalid: 'Invalid command: bogus\nCommands:\n\traw ...\n',
   // Seen under heavy load: the session broke in the middle of a read.
   brokenSession: `${NOISE}Unable to get Chassis Power Status\nClose Session command failed\n`,
+  // Seen under heavy load: the BMC acted, its reply was lost.
+  lostReply: `${NOISE}IPMI Request Match NOT FOUND\nUnable to set Chassis Power Control to Up/On\n`,
 };
 
 const outcome = (stderr: string, more: Partial<IpmitoolOutcome> = {}): IpmitoolOutcome => ({
@@ -48,6 +50,7 @@ describe('classifyIpmitoolFailure', () => {
     ['failed', 'command', false, 'failed', true],
     ['invalid', 'command', false, 'failed', true],
     ['brokenSession', 'unreachable', true, 'no-answer', true],
+    ['lostReply', 'unreachable', true, 'no-answer', true],
   ] as const)('%s -> %s', (name, kind, retryable, reason, maybeSent) => {
     expect(classify(STDERR[name])).toEqual({ kind, retryable, reason, maybeSent });
   });

@@ -130,7 +130,7 @@ const CREDENTIALS =
 const BUSY =
   /insufficient resources|node busy|BMC (is )?busy|BMC initialization in progress|out of space|temporarily unavailable|inactive session|invalid session ID/i;
 const NO_ANSWER =
-  /Get Auth Capabilities error|Error issuing Get Channel Authentication Capabilities|No response from remote controller|Unable to establish (IPMI v1\.5|LAN) session|Address lookup for .* failed|Network is unreachable|No route to host|Connection refused|Name or service not known|Unable to send|Error sending|Close Session command failed|timed? ?out/i;
+  /Get Auth Capabilities error|Error issuing Get Channel Authentication Capabilities|No response from remote controller|Unable to establish (IPMI v1\.5|LAN) session|Address lookup for .* failed|Network is unreachable|No route to host|Connection refused|Name or service not known|Unable to send|Error sending|Close Session command failed|IPMI Request Match NOT FOUND|timed? ?out/i;
 const NO_SESSION = /Unable to establish IPMI v2 \/ RMCP\+ session/i;
 
 /**
