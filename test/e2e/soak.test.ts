@@ -6,7 +6,7 @@ const NODES = Number(process.env.SOAK_NODES ?? 300);
 
 describe('soak', () => {
   it(`${NODES} nodes, 3 workers, Ironic failing 5% of its answers`, async () => {
-    const result = await runSoak({ nodes: NODES, workers: 3, errorRate: 0.05, keepS: 10 });
+    const result = await runSoak({ nodes: NODES, workers: 3, errorRate: 0.05, keepS: 20 });
     console.log(JSON.stringify(result));
     expect(result.stuck).toEqual([]);
     expect(result.unexplained).toEqual([]);

@@ -143,6 +143,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const baselineKeys = new Set(await redis.keys('*'));
     log(`baseline: ${baseline.keys} keys, ${baseline.bytes} bytes`);
 
+    // Statuses expire after keepS: a poller, running from the first start on, keeps each
+    // node's final status as soon as it is seen.
+    let peak = baseline.bytes;
+    const finals = new Map<string, Status>();
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        peak = Math.max(peak, (await memory(redis)).bytes);
+        for (const s of (await allStatuses(url).catch(() => null)) ?? []) {
+          if (s.finished && !finals.has(s.uuid)) finals.set(s.uuid, s);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+
     const started = performance.now();
     const uuids = Array.from({ length: opts.nodes }, (_, i) => nodeSpec(i).uuid);
     let startsRefused = 0;
@@ -163,22 +178,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         }
       }
     });
-    let peak = baseline.bytes;
-    // Statuses expire after keepS: remember each node's final status when first seen.
-    const finals = new Map<string, Status>();
     await waitUntil(
       'every node finished',
       async () => {
-        peak = Math.max(peak, (await memory(redis)).bytes);
-        const all = await allStatuses(url);
-        if (!all) return false;
-        for (const s of all) if (s.finished && !finals.has(s.uuid)) finals.set(s.uuid, s);
-        log(`${finals.size}/${opts.nodes - startsRefused} finished`);
-        return finals.size >= opts.nodes - startsRefused;
+        log(`${finals.size}/${accepted.length} finished`);
+        return accepted.every((uuid) => finals.has(uuid));
       },
       Math.max(180_000, opts.nodes * 500),
       500,
     ).catch(() => undefined);
+    polling = false;
+    await poller;
     const seconds = (performance.now() - started) / 1000;
     const statuses = [...finals.values()];
     const failed = statuses.filter((s) => s.error !== null);
