@@ -202,9 +202,12 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   const shown = (key: string) =>
     key === 'REDIS_URL' && known[key] ? redactRedisUrl(known[key]) : known[key];
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `  ${i.path.join('.')}=${JSON.stringify(shown(String(i.path[0])))}: ${i.message}`,
-    );
+    const lines = parsed.error.issues.map((i) => {
+      const [name, ...within] = i.path.map(String);
+      // A list's bad entry is named by its position, after the variable as the operator wrote it.
+      const where = within.length ? ` (entry ${Number(within[0]) + 1})` : '';
+      return `  ${name}=${JSON.stringify(shown(name!))}${where}: ${i.message}`;
+    });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
