@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeSpec, startFakeIronic, type FakeIronic } from '../fixtures/fake-ironic.ts';
-import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
-import { START_TIMEOUT_MS, logLines, workerHttpUrl } from '../helpers/ops.ts';
-import { freePort, startService, waitUntil, type ServiceProcess } from '../helpers/processes.ts';
-import { REDIS_URL, dropPrefix, newRedis, testPrefix } from '../helpers/redis.ts';
+import { logLines, workerHttpUrl } from '../helpers/ops.ts';
+import { startProcessStack, type ProcessStack } from '../helpers/process-stack.ts';
+import { startService, waitUntil, type ServiceProcess } from '../helpers/processes.ts';
 import { api } from '../helpers/stack.ts';
 
-const prefix = testPrefix();
 let ironic: FakeIronic;
+let stack: ProcessStack;
 let apiProc: ServiceProcess;
 let workerProc: ServiceProcess;
 let url: string;
@@ -16,35 +15,15 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   ironic = await startFakeIronic({ nodes: 3 });
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  ironic.onPowerOn = async (node, info) => {
-    if (info.bootDevice !== 'pxe' || node.fake.index === null) return;
-    await postRamdiskData(url, buildRamdiskData(nodeSpec(node.fake.index)));
-  };
-  env = {
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    IRONIC_URL: ironic.url,
-    IRONIC_RETRY_DELAY_MS: '20',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    WORKER_HTTP_HOST: '127.0.0.1',
-  };
-  apiProc = startService('apps/api/src/main.ts', env);
-  workerProc = startService('apps/worker/src/main.ts', env);
-  [workerUrl] = await Promise.all([
-    workerHttpUrl(workerProc),
-    apiProc.waitFor(/API listening/, START_TIMEOUT_MS),
-  ]);
+  stack = await startProcessStack(ironic);
+  ({ url, env, api: apiProc } = stack);
+  workerProc = stack.workers[0]!;
+  workerUrl = await workerHttpUrl(workerProc);
 });
 
 afterAll(async () => {
-  await Promise.all([apiProc?.stop(), workerProc?.stop()]);
+  await stack?.stop();
   await ironic?.close();
-  const redis = newRedis();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
 });
 
 describe("the worker's own HTTP server", () => {

@@ -2,9 +2,9 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueName } from '@inspector/shared';
 import { nodeSpec, startFakeIronic, type FakeIronic } from '../fixtures/fake-ironic.ts';
-import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
-import { freePort, startService, waitUntil, type ServiceProcess } from '../helpers/processes.ts';
-import { REDIS_URL, dropPrefix, newRedis, testPrefix } from '../helpers/redis.ts';
+import { startProcessStack, type ProcessStack } from '../helpers/process-stack.ts';
+import { waitUntil, type ServiceProcess } from '../helpers/processes.ts';
+import { newRedis } from '../helpers/redis.ts';
 import { api } from '../helpers/stack.ts';
 
 /**
@@ -16,10 +16,9 @@ import { api } from '../helpers/stack.ts';
 const NODES = 200;
 const WORKERS = 3;
 let ironic: FakeIronic;
-let apiProc: ServiceProcess;
 let workers: ServiceProcess[] = [];
 let url: string;
-const prefix = testPrefix();
+let stack: ProcessStack;
 const specs = Array.from({ length: NODES }, (_, i) => nodeSpec(i));
 
 interface LogLine {
@@ -53,45 +52,26 @@ beforeAll(async () => {
   // lands while the victim holds jobs whose ports are created but whose node is not done.
   ironic.faults.add({ method: 'PATCH', path: /^\/v1\/nodes\/[^/]+$/, delayMs: 500 });
   ironic.faults.add({ method: 'POST', path: '/v1/ports', delayMs: 100 });
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  ironic.onPowerOn = async (node, info) => {
-    if (info.bootDevice !== 'pxe' || node.fake.index === null) return;
-    await postRamdiskData(url, buildRamdiskData(nodeSpec(node.fake.index)));
-  };
-  const env = {
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    IRONIC_URL: ironic.url,
-    IRONIC_RETRY_DELAY_MS: '20',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ADD_PORTS: 'all',
-    // Few jobs in hand per worker, so nodes finish steadily and the kill lands mid-run.
-    WORKER_CONCURRENCY: '10',
-    // Three workers on one machine: each serves its health and metrics on a port of its own.
-    WORKER_HTTP_PORT: '0',
-    WORKER_HTTP_HOST: '127.0.0.1',
-    // A dead worker's jobs are retaken within seconds rather than the default 45, yet a live
-    // worker starved of CPU on a busy machine keeps its locks.
-    WORKER_LOCK_DURATION_MS: '10000',
-    WORKER_STALLED_INTERVAL_MS: '2000',
-  };
-  apiProc = startService('apps/api/src/main.ts', env);
-  workers = Array.from({ length: WORKERS }, () => startService('apps/worker/src/main.ts', env));
-  // Four processes compiling TypeScript at once on a shared machine: give them time.
-  await Promise.all([
-    apiProc.waitFor(/API listening/, 60_000),
-    ...workers.map((w) => w.waitFor(/worker started/, 60_000)),
-  ]);
+  stack = await startProcessStack(ironic, {
+    workers: WORKERS,
+    env: {
+      ADD_PORTS: 'all',
+      // Few jobs in hand per worker, so nodes finish steadily and the kill lands mid-run.
+      WORKER_CONCURRENCY: '10',
+      // Three workers on one machine: each serves its health and metrics on a port of its own.
+      WORKER_HTTP_PORT: '0',
+      // A dead worker's jobs are retaken within seconds rather than the default 45, yet a live
+      // worker starved of CPU on a busy machine keeps its locks.
+      WORKER_LOCK_DURATION_MS: '10000',
+      WORKER_STALLED_INTERVAL_MS: '2000',
+    },
+  });
+  ({ url, workers } = stack);
 });
 
 afterAll(async () => {
-  await Promise.all([apiProc?.stop(), ...workers.map((w) => w.stop())]);
+  await stack?.stop();
   await ironic?.close();
-  const redis = newRedis();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
 });
 
 describe(`${WORKERS} worker processes, one killed with SIGKILL mid-run`, () => {
@@ -177,7 +157,7 @@ describe(`${WORKERS} worker processes, one killed with SIGKILL mid-run`, () => {
     // Nothing left behind in the queues the nodes went through.
     const redis = newRedis();
     const queues = [QueueName.Introspection, QueueName.Processing].map(
-      (name) => new Queue(name, { connection: redis, prefix }),
+      (name) => new Queue(name, { connection: redis, prefix: stack.prefix }),
     );
     try {
       await waitUntil('the queues to drain', async () => {

@@ -1,50 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeSpec, startFakeIronic, type FakeIronic } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
-import { freePort, startService, waitUntil, type ServiceProcess } from '../helpers/processes.ts';
-import { REDIS_URL, dropPrefix, newRedis, testPrefix } from '../helpers/redis.ts';
+import { startProcessStack, type ProcessStack } from '../helpers/process-stack.ts';
+import { waitUntil } from '../helpers/processes.ts';
 import { api } from '../helpers/stack.ts';
 
 const NODES = 20;
 let ironic: FakeIronic;
-let apiProc: ServiceProcess;
-let workerProc: ServiceProcess;
+let stack: ProcessStack;
 let url: string;
-const prefix = testPrefix();
 
 beforeAll(async () => {
   ironic = await startFakeIronic({ nodes: NODES + 5 });
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  ironic.onPowerOn = async (node, info) => {
-    if (info.bootDevice !== 'pxe' || node.fake.index === null) return;
-    // Every other node sends the seed form, so both forms cross the real processes.
-    const form = node.fake.index % 2 ? 'seed' : 'inventory';
-    await postRamdiskData(url, buildRamdiskData(nodeSpec(node.fake.index), { form }));
-  };
-  const env = {
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    IRONIC_URL: ironic.url,
-    IRONIC_RETRY_DELAY_MS: '20',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  };
-  apiProc = startService('apps/api/src/main.ts', env);
-  workerProc = startService('apps/worker/src/main.ts', env);
-  await Promise.all([apiProc.waitFor(/API listening/), workerProc.waitFor(/worker started/)]);
+  // Every other node sends the seed form, so both forms cross the real processes.
+  stack = await startProcessStack(ironic, {
+    ramdisk: (node) => ({ form: node.fake.index! % 2 ? 'seed' : 'inventory' }),
+  });
+  url = stack.url;
 });
 
 afterAll(async () => {
-  if (process.env.E2E_DEBUG) {
-    console.log(apiProc.output.filter((l) => /000000000d|node-13|warn|error/i.test(l)).join('\n'));
-    console.log(workerProc.output.filter((l) => /00000000000d|warn|error/i.test(l)).join('\n'));
-  }
-  await Promise.all([apiProc?.stop(), workerProc?.stop()]);
+  await stack?.stop();
   await ironic?.close();
-  const redis = newRedis();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
 });
 
 describe('API and worker as separate processes', () => {
