@@ -1,0 +1,182 @@
+/**
+ * End to end: N nodes from `POST /v1/introspection` through the ramdisk's
+ * callback to `finished`, against the fake Ironic as its own process (it
+ * PXE-boots each node and posts its ramdisk data), with 1, 2 and 4 workers.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { nodeSpec } from '../../test/fixtures/fake-ironic.ts';
+import { selfCpuSeconds } from '../lib/processes.ts';
+import { profilerClockUs } from '../lib/profile.ts';
+import { readRuns, startRuns, verifyFinished, waitAllDone } from '../lib/runs.ts';
+import { startStack } from '../lib/stack.ts';
+import { round, summarize } from '../lib/stats.ts';
+import {
+  memoryDetails,
+  plural,
+  problemNotes,
+  profileNotes,
+  rssFigures,
+  stackProfiles,
+} from './common.ts';
+import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './types.ts';
+
+const cores = () => os.availableParallelism();
+
+/** Runs before the measured ones, so the figures are those of a service whose code is compiled. */
+const WARMUP = 100;
+
+/** Requests a client keeps in flight while starting runs. */
+const START_CONCURRENCY = 100;
+export const E2E_TARGET = { workers: 2, nodesPerSecond: 500 };
+
+async function runOnce(ctx: ScenarioContext, workers: number) {
+  const n = ctx.opts.nodes;
+  const label = plural(workers, 'worker');
+  const stack = await startStack({
+    dir: path.join(ctx.dir, `workers-${workers}`),
+    workers,
+    fakeIronic: { nodes: n + WARMUP, callback: true },
+    env: ctx.opts.env,
+    profile: ctx.opts.profile,
+  });
+  try {
+    const uuids = Array.from({ length: n }, (_, i) => nodeSpec(i).uuid);
+    ctx.log(`${label}: warming up with ${WARMUP} runs`);
+    const warm = Array.from({ length: WARMUP }, (_, i) => nodeSpec(n + i).uuid);
+    const warmStart = await startRuns(stack.url, warm, {
+      concurrency: START_CONCURRENCY,
+      manageBoot: true,
+    });
+    const warmDone = await waitAllDone(stack.redis.client, stack.keys, {
+      timeoutMs: 120_000,
+      log: ctx.log,
+      label: `${label} warm-up`,
+    });
+    if (warmStart.failures.length || !warmDone) {
+      throw new Error(
+        `${label}: the warm-up runs did not finish, see the logs in ${stack.services[0]!.logFile}`,
+      );
+    }
+    stack.clearProblems();
+    ctx.log(`${label}: starting ${n} runs`);
+    const cpuBefore: Record<string, number> = { ...(await stack.cpu()), bench: selfCpuSeconds() };
+    const from = profilerClockUs();
+    const start = await startRuns(stack.url, uuids, {
+      concurrency: START_CONCURRENCY,
+      manageBoot: true,
+    });
+    const done = await waitAllDone(stack.redis.client, stack.keys, {
+      timeoutMs: Math.max(120_000, n * 200),
+      log: ctx.log,
+      label,
+    });
+    const cpuAfter = { ...(await stack.cpu()), bench: selfCpuSeconds() };
+    const to = profilerClockUs();
+    const runs = await readRuns(stack.redis.client, stack.keys, uuids);
+    const verdict = await verifyFinished(stack.url, uuids);
+    const mem = await stack.memory();
+    const problems = problemNotes(label, stack);
+    await stack.stop();
+    const profiles = await stackProfiles(stack, [from, to]);
+
+    const finishedAt = runs.map((r) => r.finishedAt ?? NaN).filter(Number.isFinite);
+    const last = finishedAt.length ? Math.max(...finishedAt) : NaN;
+    const seconds = (last - start.t0) / 1000;
+    const errors = [
+      ...(start.failures.length
+        ? [
+            `${start.failures.length} starts not accepted, e.g. ${JSON.stringify(start.failures[0])}`,
+          ]
+        : []),
+      ...(done ? [] : ['timed out waiting for every run to finish']),
+      ...verdict.problems,
+    ];
+    const cpu = Object.fromEntries(
+      Object.entries(cpuAfter).map(([k, v]) => [k, round(v - (cpuBefore[k] ?? 0), 2)]),
+    );
+    return { workers, label, seconds, errors, start, verdict, mem, problems, profiles, cpu };
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+export const e2e: Scenario = {
+  name: 'e2e',
+  summary:
+    'N nodes end to end with 1, 2 and 4 worker processes: nodes/s, time to the last finished',
+  async run(ctx): Promise<ScenarioResult> {
+    const figures: Figure[] = [];
+    const notes: string[] = [];
+    const details: Record<string, unknown> = {
+      nodes: ctx.opts.nodes,
+      warmupNodes: WARMUP,
+      startConcurrency: START_CONCURRENCY,
+    };
+    let invalid = false;
+    for (const workers of ctx.opts.workers) {
+      const r = await runOnce(ctx, workers);
+      const valid = r.errors.length === 0;
+      invalid ||= !valid;
+      const rate = r.seconds > 0 ? ctx.opts.nodes / r.seconds : null;
+      figures.push(
+        {
+          label: `${r.label}: nodes/s`,
+          value: rate === null ? null : round(rate, 1),
+          unit: 'nodes/s',
+          valid,
+          ...(workers === E2E_TARGET.workers
+            ? { target: { op: '>=' as const, value: E2E_TARGET.nodesPerSecond } }
+            : {}),
+        },
+        {
+          label: `${r.label}: time to the last finished node`,
+          value: Number.isFinite(r.seconds) ? round(r.seconds, 2) : null,
+          unit: 's',
+          valid,
+        },
+        ...rssFigures(r.label, r.mem),
+      );
+      const startLatency = summarize(r.start.latenciesMs);
+      const perNode = (names: string[]) =>
+        names.reduce((a, k) => a + (r.cpu[k] ?? 0), 0) * (1000 / ctx.opts.nodes);
+      const cpuMsPerNode = perNode(Object.keys(r.cpu));
+      const serviceMsPerNode = perNode(
+        Object.keys(r.cpu).filter((k) => k === 'api' || k === 'redis' || k.startsWith('worker')),
+      );
+      notes.push(
+        `${r.label}: ${ctx.opts.nodes} starts took ${round((r.start.t1 - r.start.t0) / 1000, 2)} s ` +
+          `(POST p50 ${round(startLatency.p50)} ms, p99 ${round(startLatency.p99)} ms)`,
+        `${r.label}: CPU ms per node: ${Object.entries(r.cpu)
+          .map(([k, v]) => `${k} ${round((1000 * v) / ctx.opts.nodes, 2)}`)
+          .join(', ')}; total ${round(cpuMsPerNode, 1)} ms, so ${cores()} cores cap this ` +
+          `setup near ${Math.round((cores() * 1000) / cpuMsPerNode)} nodes/s; the service alone ` +
+          `(API, workers, Redis) ${round(serviceMsPerNode, 1)} ms per node, ` +
+          `${Math.round((cores() * 1000) / serviceMsPerNode)} nodes/s if it had the cores to itself`,
+      );
+      if (!valid) notes.push(`${r.label}: INVALID, errors: ${r.errors.join('; ')}`);
+      notes.push(...r.problems, ...profileNotes(r.label, r.profiles));
+      details[`workers-${workers}`] = {
+        seconds: r.seconds,
+        nodesPerSecond: rate,
+        errors: r.errors,
+        byState: r.verdict.byState,
+        startLatencyMs: startLatency,
+        cpuSeconds: r.cpu,
+        cpuMsPerNode,
+        serviceMsPerNode,
+        memory: memoryDetails(r.mem),
+        problems: r.problems,
+        profiles: r.profiles,
+      };
+    }
+    return {
+      status: invalid ? 'invalid' : 'ok',
+      ...(invalid ? { reason: 'some runs did not finish cleanly' } : {}),
+      figures,
+      notes,
+      details,
+    };
+  },
+};
