@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InspectorError, coerceError } from '../errors.ts';
 import type { Config } from '../config.ts';
 import { withRetry, type RetryPolicy } from '../retry.ts';
+import { exchange } from './http-exchange.ts';
 import {
   IronicNodeSchema,
   IronicPortSchema,
@@ -83,9 +84,9 @@ export class IronicClient {
 
   async #once(operation: string, method: string, path: string, body?: unknown): Promise<unknown> {
     const started = performance.now();
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${this.#base}${path}`, {
+      res = await exchange(new URL(`${this.#base}${path}`), {
         method,
         headers: {
           Accept: 'application/json',
@@ -94,19 +95,17 @@ export class IronicClient {
           ...this.#opts.headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#opts.timeoutMs),
+        timeoutMs: this.#opts.timeoutMs,
       });
     } catch (thrown) {
       const err = coerceError(thrown);
       this.#opts.onCall?.(operation, 0, (performance.now() - started) / 1000);
-      const why =
-        err.name === 'TimeoutError' ? `no answer within ${this.#opts.timeoutMs} ms` : err.message;
-      throw new IronicError(operation, 0, `Ironic unreachable: ${why}`, err);
+      throw new IronicError(operation, 0, `Ironic unreachable: ${err.message}`, err);
     }
-    const text = await res.text().catch(() => '');
-    this.#opts.onCall?.(operation, res.status, (performance.now() - started) / 1000);
-    if (!res.ok)
-      throw new IronicError(operation, res.status, `HTTP ${res.status}: ${ironicFault(text)}`);
+    const { status, text } = res;
+    this.#opts.onCall?.(operation, status, (performance.now() - started) / 1000);
+    if (status < 200 || status >= 300)
+      throw new IronicError(operation, status, `HTTP ${status}: ${ironicFault(text)}`);
     if (!text) return null;
     try {
       return JSON.parse(text);
