@@ -255,22 +255,20 @@ export async function readProfile(
 
 /** A few lines for the printed notes. */
 export function describeProfile(s: ProfileSummary, areas = 8, functions = 6): string[] {
-  const area = s.byArea
-    .slice(0, areas)
-    .map((a) => `${a.name} ${a.pct}%`)
-    .join(', ');
-  const fns = s.topSelf
-    .slice(0, functions)
-    .map((f) => `${f.name}${f.where ? ` (${f.where})` : ''} ${f.pct}%`)
-    .join('; ');
-  const stack = s.onStack
-    .slice(0, areas)
-    .map((a) => `${a.name} ${a.pct}%`)
-    .join(', ');
-  const ours = s.ourInclusive
-    .slice(0, functions)
-    .map((f) => `${f.name}${f.where ? ` (${f.where})` : ''} ${f.pct}%`)
-    .join('; ');
+  const shares = (list: { name: string; pct: number }[]) =>
+    list
+      .slice(0, areas)
+      .map((a) => `${a.name} ${a.pct}%`)
+      .join(', ');
+  const places = (list: { name: string; where?: string | null; pct: number }[]) =>
+    list
+      .slice(0, functions)
+      .map((f) => `${f.name}${f.where ? ` (${f.where})` : ''} ${f.pct}%`)
+      .join('; ');
+  const area = shares(s.byArea);
+  const stack = shares(s.onStack);
+  const fns = places(s.topSelf);
+  const ours = places(s.ourInclusive);
   return [
     `${s.process}: busy in ${Math.round(s.busyShare * 100)}% of the samples over ${s.wallSeconds} s; by area: ${area}`,
     `  dependencies on the stack: ${stack}`,
