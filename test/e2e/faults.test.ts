@@ -7,7 +7,7 @@ import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { startSims, stopSims } from '../helpers/bmc-sim.ts';
 import { freePort, startService, waitUntil, type ServiceProcess } from '../helpers/processes.ts';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.ts';
-import { api } from '../helpers/stack.ts';
+import { api, finishedStatus } from '../helpers/stack.ts';
 
 /** Each scenario runs the real entry points as processes against its own Redis. */
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -127,14 +127,7 @@ describe('faults, with the real processes', () => {
     await first.stop('SIGKILL');
 
     await svc.startWorker();
-    const final = await waitUntil(
-      'finished',
-      async () => {
-        const s = await statusOf(svc, spec.uuid);
-        return s.finished ? s : null;
-      },
-      30_000,
-    );
+    const final = await finishedStatus(svc, spec.uuid);
     expect(final).toMatchObject({ state: 'finished', error: null });
     expect(
       svc.ironic
@@ -192,15 +185,7 @@ describe('faults, with the real processes', () => {
         ).status,
       ).toBe(200);
     }
-    const dead = await waitUntil(
-      'dead node done',
-      async () => {
-        const s = await statusOf(svc, nodes[2]!.uuid);
-        return s.finished ? s : null;
-      },
-      60_000,
-      200,
-    );
+    const dead = await finishedStatus(svc, nodes[2]!.uuid, 60_000, 200);
     expect(dead.state).toBe('error');
     expect(dead.error).toContain(`Failed to power off node ${nodes[2]!.uuid}`);
     expect(dead.error).toContain(`BMC 127.0.0.1:${deadBase} did not answer`);

@@ -13,7 +13,7 @@ import {
   type ServiceProcess,
 } from '../helpers/processes.ts';
 import { REDIS_URL, dropPrefix, newRedis, testPrefix } from '../helpers/redis.ts';
-import { api } from '../helpers/stack.ts';
+import { api, finishedStatus } from '../helpers/stack.ts';
 
 /**
  * Workers power nodes straight through their BMCs: simulated BMCs (ipmi_sim)
@@ -34,12 +34,7 @@ const prefix = testPrefix();
 const statusOf = async (uuid: string) =>
   (await api({ url }, 'GET', `/v1/introspection/${uuid}`)).body;
 const finished = (uuid: string, timeoutMs = 60_000) =>
-  waitUntil(
-    `${uuid} finished`,
-    async () => ((await statusOf(uuid))?.finished ? statusOf(uuid) : null),
-    timeoutMs,
-    200,
-  );
+  finishedStatus({ url }, uuid, timeoutMs, 200);
 
 beforeAll(async () => {
   const port = await freePort();

@@ -5,7 +5,7 @@ import { nodeSpec, startFakeIronic, type FakeIronic } from '../fixtures/fake-iro
 import { startProcessStack, type ProcessStack } from '../helpers/process-stack.ts';
 import { waitUntil, type ServiceProcess } from '../helpers/processes.ts';
 import { newRedis } from '../helpers/redis.ts';
-import { api } from '../helpers/stack.ts';
+import { api, finishedStatus } from '../helpers/stack.ts';
 
 /**
  * Three worker processes share 200 nodes; one of them is killed with SIGKILL
@@ -99,17 +99,7 @@ describe(`${WORKERS} worker processes, one killed with SIGKILL mid-run`, () => {
     expect(await victim.stop()).toBeNull();
 
     const finals = await Promise.all(
-      specs.map((s) =>
-        waitUntil(
-          `${s.name} finished`,
-          async () => {
-            const res = await api({ url }, 'GET', `/v1/introspection/${s.uuid}`);
-            return res.body?.finished ? res.body : null;
-          },
-          90_000,
-          250,
-        ),
-      ),
+      specs.map((s) => finishedStatus({ url }, s.uuid, 90_000, 250)),
     );
     for (const [i, spec] of specs.entries()) {
       expect(finals[i]).toMatchObject({ uuid: spec.uuid, state: 'finished', error: null });

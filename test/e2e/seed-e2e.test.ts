@@ -3,7 +3,7 @@ import { nodeSpec, startFakeIronic, type FakeIronic } from '../fixtures/fake-iro
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { startProcessStack, type ProcessStack } from '../helpers/process-stack.ts';
 import { waitUntil } from '../helpers/processes.ts';
-import { api } from '../helpers/stack.ts';
+import { api, finishedStatus } from '../helpers/stack.ts';
 
 const NODES = 20;
 let ironic: FakeIronic;
@@ -32,14 +32,7 @@ describe('API and worker as separate processes', () => {
     );
     expect(starts.map((s) => s.status)).toEqual(specs.map(() => 202));
 
-    const finals = await Promise.all(
-      specs.map((s) =>
-        waitUntil(`${s.name} finished`, async () => {
-          const res = await api({ url }, 'GET', `/v1/introspection/${s.uuid}`);
-          return res.body?.finished ? res.body : null;
-        }),
-      ),
-    );
+    const finals = await Promise.all(specs.map((s) => finishedStatus({ url }, s.uuid)));
     for (const [i, spec] of specs.entries()) {
       expect(finals[i]).toMatchObject({ uuid: spec.uuid, state: 'finished', error: null });
       const node = ironic.node(spec.uuid)!;

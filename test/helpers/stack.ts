@@ -21,6 +21,7 @@ import {
   type FakeNode,
 } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData, type RamdiskOptions } from '../fixtures/ramdisk-sim.ts';
+import { waitUntil } from './processes.ts';
 import { REDIS_URL, dropPrefix, newRedis, testPrefix } from './redis.ts';
 
 /** What the simulated machine does when it PXE-boots: post this data, or nothing (null). */
@@ -134,4 +135,22 @@ export async function api(
     // keep text
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Polls a node's status until its run has finished (in success or error); returns that status. */
+export function finishedStatus(
+  target: { url: string },
+  node: string,
+  timeoutMs = 30_000,
+  intervalMs = 50,
+): Promise<any> {
+  return waitUntil(
+    `node ${node} to finish`,
+    async () => {
+      const res = await api(target, 'GET', `/v1/introspection/${node}`);
+      return res.body?.finished ? res.body : null;
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { waitUntil } from '../helpers/processes.ts';
-import { api, startStack, type Stack } from '../helpers/stack.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -17,8 +17,7 @@ beforeEach(() => {
 const status = async (node: string) => (await api(stack, 'GET', `/v1/introspection/${node}`)).body;
 const inState = (node: string, state: string) =>
   waitUntil(`${node} in ${state}`, async () => (await status(node))?.state === state);
-const finished = (node: string) =>
-  waitUntil(`${node} finished`, async () => ((await status(node))?.finished ? status(node) : null));
+const finished = (node: string) => finishedStatus(stack, node);
 
 describe('discovery and versions', () => {
   it('GET / and GET /v1 describe the API with absolute links', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { waitUntil } from '../helpers/processes.ts';
-import { api, startStack, type Stack } from '../helpers/stack.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
 /**
  * Ironic misbehaving: every call is bounded (timeout, a few retries with
@@ -23,15 +23,7 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 beforeEach(() => stack.ironic.faults.clear());
 
-const finished = (uuid: string) =>
-  waitUntil(
-    `${uuid} finished`,
-    async () => {
-      const res = await api(stack, 'GET', `/v1/introspection/${uuid}`);
-      return res.body?.finished ? res.body : null;
-    },
-    30_000,
-  );
+const finished = (uuid: string) => finishedStatus(stack, uuid);
 
 describe('Ironic faults', () => {
   it('a hanging Ironic: every call times out, the run ends in error naming the call, the slot is freed', async () => {

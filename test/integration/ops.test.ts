@@ -24,7 +24,7 @@ import { ErrorBodySchema, StatusListSchema, StatusSchema } from '../../apps/api/
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { freePort, waitUntil } from '../helpers/processes.ts';
-import { api, startStack, type Stack } from '../helpers/stack.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
 let stack: Stack;
 
@@ -36,11 +36,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-const finished = (uuid: string) =>
-  waitUntil(`node ${uuid} to finish`, async () => {
-    const s = await api(stack, 'GET', `/v1/introspection/${uuid}`);
-    return s.body?.finished ? s.body : null;
-  });
+const finished = (uuid: string) => finishedStatus(stack, uuid);
 
 /** The real API app on a port of its own, for settings the shared stack does not have. */
 async function serveApi(

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { waitUntil } from '../helpers/processes.ts';
-import { api, startStack, type Stack } from '../helpers/stack.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
 let stack: Stack;
 let logsDir: string;
@@ -21,11 +21,7 @@ beforeEach(() => {
 });
 
 const status = (uuid: string) => api(stack, 'GET', `/v1/introspection/${uuid}`);
-const finished = (uuid: string) =>
-  waitUntil(`node ${uuid} to finish`, async () => {
-    const s = await status(uuid);
-    return s.body?.finished ? s.body : null;
-  });
+const finished = (uuid: string) => finishedStatus(stack, uuid);
 
 describe('POST /v1/introspection/<node> and the whole flow', () => {
   it('introspects a node end to end from IPA inventory data', async () => {
