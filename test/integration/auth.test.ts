@@ -588,6 +588,20 @@ function keystoneCases(name: string, startTarget: () => Promise<Target>) {
       }
     });
 
+    it('asks again on a new connection when Keystone drops one unanswered', async () => {
+      const fresh = await token('operator');
+      const before = t.front.counts.validate;
+      t.front.fault = 'dropNext';
+      try {
+        expect((await hit(main.url, 'GET', '/v1/introspection', as(fresh))).status).toBe(200);
+        // The switch turns itself off once it has dropped a request: one was dropped.
+        expect(t.front.fault).toBe('none');
+        expect(t.front.counts.validate - before).toBe(1);
+      } finally {
+        t.front.fault = 'none';
+      }
+    });
+
     it('authenticates the service again, once, when Keystone stops accepting its token', async () => {
       const [warm, fresh] = [await token('operator'), await token('operator')];
       // Other apps validate through the same Keystone: make this app's token the latest seen.

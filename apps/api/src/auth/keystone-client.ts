@@ -41,6 +41,9 @@ const TokenBody = z.object({
 /** The service renews its own token this long before it expires (or at 3/4 of a short life). */
 const RENEW_MARGIN_MS = 60_000;
 
+/** Errors of a connection closed before any answer, as opposed to refused or timed out. */
+const CONNECTION_DROPPED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
 interface ServiceToken {
   token: string;
   renewAt: number;
@@ -178,25 +181,32 @@ export class KeystoneClient {
     body?: string,
   ): Promise<Answer> {
     const ms = this.opts.timeoutMs;
-    try {
-      const res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: { Accept: 'application/json', ...headers },
-        body,
-        signal: AbortSignal.timeout(ms),
-      });
-      // Read within the same deadline, so a body that trickles in cannot hold a request either.
-      return { status: res.status, headers: res.headers, text: await res.text() };
-    } catch (thrown) {
-      const err = coerceError(thrown);
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-        throw this.unavailable(`did not answer within ${ms} ms`, err);
+    const deadline = Date.now() + ms;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await fetch(`${this.baseUrl}${path}`, {
+          method,
+          headers: { Accept: 'application/json', ...headers },
+          body,
+          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+        });
+        // Read within the same deadline, so a body that trickles in cannot hold a request either.
+        return { status: res.status, headers: res.headers, text: await res.text() };
+      } catch (thrown) {
+        const err = coerceError(thrown);
+        if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+          throw this.unavailable(`did not answer within ${ms} ms`, err);
+        }
+        const code = (err.cause as { code?: unknown } | undefined)?.code;
+        // A pooled keep-alive connection that Keystone closed as it was reused: no answer came,
+        // so asking once more on a new connection is safe (Keystone's calls here are idempotent
+        // or, for a password authentication, harmless to repeat).
+        if (attempt === 1 && typeof code === 'string' && CONNECTION_DROPPED.has(code)) continue;
+        throw this.unavailable(
+          `cannot be reached (${typeof code === 'string' ? code : err.message})`,
+          err,
+        );
       }
-      const code = (err.cause as { code?: unknown } | undefined)?.code;
-      throw this.unavailable(
-        `cannot be reached (${typeof code === 'string' ? code : err.message})`,
-        err,
-      );
     }
   }
 
