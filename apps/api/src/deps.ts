@@ -16,7 +16,10 @@ import { createAuth, type Auth } from './auth/auth.ts';
 /** Everything the API needs, built once at start-up and passed in. */
 export interface ApiDeps {
   config: Config;
+  /** The state store's connection (and the probes'). */
   redis: RedisClient;
+  /** BullMQ's connection, kept apart from the store's (see RedisRole). */
+  queueRedis: RedisClient;
   store: StateStore;
   queues: Queues;
   ironic: IronicClient;
@@ -29,14 +32,18 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps {
   // First: a missing auth setting or unreadable htpasswd file stops start-up before any connection.
   const auth = createAuth(config, logger);
   const redis = createRedisClient(config.REDIS_URL, 'api', 'inspector-api');
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const queueRedis = createRedisClient(config.REDIS_URL, 'api-queues', 'inspector-api-queues');
+  for (const client of [redis, queueRedis]) {
+    client.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  }
   const metrics = new Metrics();
-  const queues = new Queues(redis, config);
+  const queues = new Queues(queueRedis, config);
   metrics.trackQueues(queueCountsOf(queues));
   return {
     config,
     logger,
     redis,
+    queueRedis,
     metrics,
     store: storeFromConfig(redis, config, metrics.storeChange),
     queues,
@@ -47,5 +54,5 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps {
 
 export async function closeApiDeps(deps: ApiDeps): Promise<void> {
   await deps.queues.close().catch(() => undefined);
-  await deps.redis.quit().catch(() => undefined);
+  await Promise.all([deps.redis, deps.queueRedis].map((c) => c.quit().catch(() => undefined)));
 }

@@ -2,7 +2,8 @@ import type { NodeRecord } from '@inspector/shared';
 
 /** Naive UTC ISO-8601 with microseconds, as upstream clients parse it. */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+  // toISOString always ends in `.mmmZ`.
+  return `${new Date(ms).toISOString().slice(0, -1)}000`;
 }
 
 export function statusView(record: NodeRecord, origin: string) {

@@ -10,7 +10,14 @@ export function requestId(logger: Logger): Middleware {
     const given = ctx.get('X-Request-Id');
     const reqId = SAFE_ID.test(given) ? given : `req-${randomUUID()}`;
     ctx.state.reqId = reqId;
-    ctx.state.log = logger.child({ reqId });
+    // Made on first use: most answers (status reads) log nothing, and a child per request
+    // was a measurable share of the API's allocations.
+    let log: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      get: () => (log ??= logger.child({ reqId })),
+      enumerable: true,
+      configurable: true,
+    });
     ctx.set('X-Request-Id', reqId);
     await next();
   };
