@@ -71,7 +71,8 @@ export async function startStack(
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const workerConnection = createRedisClient(config.REDIS_URL, 'worker', 'test-worker');
-  const worker = createWorkerContext(config, logger, workerConnection);
+  const storeConnection = createRedisClient(config.REDIS_URL, 'worker', 'test-store', 'store');
+  const worker = createWorkerContext(config, logger, workerConnection, storeConnection);
   const workers: Worker[] = startWorkers(worker, workerConnection);
 
   const stack: Stack = {
@@ -85,7 +86,7 @@ export async function startStack(
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       await worker.queues.close();
-      await workerConnection.quit();
+      await Promise.all([workerConnection.quit(), storeConnection.quit()]);
       await new Promise((r) => server.close(r));
       server.closeAllConnections();
       await closeApiDeps(apiDeps);

@@ -18,7 +18,7 @@ export interface ApiDeps {
   config: Config;
   /** The state store's connection (and the probes'). */
   redis: RedisClient;
-  /** BullMQ's connection, kept apart from the store's (see RedisRole). */
+  /** BullMQ's connection, kept apart from the store's (see RedisUse). */
   queueRedis: RedisClient;
   store: StateStore;
   queues: Queues;
@@ -31,8 +31,8 @@ export interface ApiDeps {
 export function createApiDeps(config: Config, logger: Logger): ApiDeps {
   // First: a missing auth setting or unreadable htpasswd file stops start-up before any connection.
   const auth = createAuth(config, logger);
-  const redis = createRedisClient(config.REDIS_URL, 'api', 'inspector-api');
-  const queueRedis = createRedisClient(config.REDIS_URL, 'api-queues', 'inspector-api-queues');
+  const redis = createRedisClient(config.REDIS_URL, 'api', 'inspector-api', 'store');
+  const queueRedis = createRedisClient(config.REDIS_URL, 'api', 'inspector-api-queues');
   for (const client of [redis, queueRedis]) {
     client.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   }

@@ -26,10 +26,12 @@ export interface WorkerContext {
   metrics: Metrics;
 }
 
+/** `connection` is BullMQ's, `storeConnection` the state store's (see RedisUse). */
 export function createWorkerContext(
   config: Config,
   logger: Logger,
   connection: RedisClient,
+  storeConnection: RedisClient,
 ): WorkerContext {
   const metrics = new Metrics();
   const ironic = ironicClientFromConfig(config, metrics.ironicCall);
@@ -41,7 +43,7 @@ export function createWorkerContext(
     metrics,
     ironic,
     queues,
-    store: storeFromConfig(connection, config, metrics.storeChange),
+    store: storeFromConfig(storeConnection, config, metrics.storeChange),
     power:
       config.POWER_MANAGEMENT === 'ipmi'
         ? new IpmiPower(

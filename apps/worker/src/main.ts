@@ -25,10 +25,18 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   const connection = createRedisClient(config.REDIS_URL, 'worker', 'inspector-worker');
-  connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const ctx = createWorkerContext(config, logger, connection);
+  const storeConnection = createRedisClient(
+    config.REDIS_URL,
+    'worker',
+    'inspector-worker-store',
+    'store',
+  );
+  for (const client of [connection, storeConnection]) {
+    client.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  }
+  const ctx = createWorkerContext(config, logger, connection, storeConnection);
   // Listen before taking jobs: a worker its orchestrator cannot probe should not start.
-  const ops = await startWorkerOps(ctx, connection).catch((err: Error) => {
+  const ops = await startWorkerOps(ctx, [connection, storeConnection]).catch((err: Error) => {
     logger.fatal(err.message);
     process.exit(1);
   });
@@ -55,7 +63,9 @@ async function main(): Promise<void> {
     await Promise.allSettled(workers.map((w) => w.close()));
     await ops.close();
     await ctx.queues.close().catch(() => undefined);
-    await connection.quit().catch(() => undefined);
+    await Promise.all(
+      [connection, storeConnection].map((client) => client.quit().catch(() => undefined)),
+    );
     logger.info('stopped');
     process.exit(0);
   };

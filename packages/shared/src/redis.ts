@@ -2,14 +2,20 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { z } from 'zod';
 
 /**
- * One connection per role. The API's connections fail fast so a request gets
- * a 503 at once while Redis is down; workers' connections wait and reconnect,
- * as BullMQ requires for blocking commands. The API keeps its queues on a
- * connection of their own (`api-queues`): BullMQ defines dozens of scripts on
- * the connection it is given, and ioredis copies them into every pipeline,
- * which the state store's automatic pipelining would pay on each batch.
+ * Connections by role. The API's fail fast so a request gets a 503 at once
+ * while Redis is down; workers' wait and reconnect, as BullMQ requires for
+ * blocking commands.
  */
-export type RedisRole = 'api' | 'api-queues' | 'worker';
+export type RedisRole = 'api' | 'worker';
+
+/**
+ * What a connection carries. The state store's commands are pipelined
+ * automatically: requests and jobs in flight together send theirs in one
+ * write, where one write per command was a large share of the API's CPU.
+ * BullMQ gets a connection of its own: it defines dozens of scripts on the
+ * connection it is given, and ioredis copies them into every pipeline.
+ */
+export type RedisUse = 'store' | 'queues';
 
 export interface RedisHost {
   host: string;
@@ -149,27 +155,31 @@ export type RedisClient = Redis | Cluster;
 const retryStrategy = (times: number) => Math.min(times * 200, 2000);
 
 function roleOptions(role: RedisRole): RedisOptions {
-  if (role === 'worker') return { maxRetriesPerRequest: null, enableReadyCheck: true };
-  const failFast: RedisOptions = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    commandTimeout: 5000,
-  };
-  // Requests in flight together send their commands in one write: under load the API's socket
-  // writes to Redis, one per command otherwise, were a large share of its CPU.
-  return role === 'api' ? { ...failFast, enableAutoPipelining: true } : failFast;
+  return role === 'api'
+    ? {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2000,
+        commandTimeout: 5000,
+      }
+    : { maxRetriesPerRequest: null, enableReadyCheck: true };
 }
 
-/** A connection for `role` to wherever REDIS_URL points, Cluster included. */
-export function createRedisClient(url: string, role: RedisRole, name?: string): RedisClient {
+/** A connection for `role` and `use` to wherever REDIS_URL points, Cluster included. */
+export function createRedisClient(
+  url: string,
+  role: RedisRole,
+  name?: string,
+  use: RedisUse = 'queues',
+): RedisClient {
   const target = parseRedisUrl(url);
-  if (target.kind !== 'cluster') return createRedis(url, role, name);
+  if (target.kind !== 'cluster') return createRedis(url, role, name, use);
   const { enableOfflineQueue, enableReadyCheck, ...perNode } = roleOptions(role);
   const options: ClusterOptions = {
     clusterRetryStrategy: retryStrategy,
     enableOfflineQueue: enableOfflineQueue ?? true,
     enableReadyCheck: enableReadyCheck ?? true,
+    enableAutoPipelining: use === 'store',
     redisOptions: {
       connectionName: name,
       username: target.username,
@@ -185,12 +195,18 @@ export function createRedisClient(url: string, role: RedisRole, name?: string): 
  * Cluster URL throws: a Cluster client is not a Redis, so what takes one
  * goes through createRedisClient.
  */
-export function createRedis(url: string, role: RedisRole, name?: string): Redis {
+export function createRedis(
+  url: string,
+  role: RedisRole,
+  name?: string,
+  use: RedisUse = 'queues',
+): Redis {
   const target = parseRedisUrl(url);
   const options: RedisOptions = {
     connectionName: name,
     lazyConnect: false,
     retryStrategy,
+    enableAutoPipelining: use === 'store',
     ...roleOptions(role),
   };
   switch (target.kind) {

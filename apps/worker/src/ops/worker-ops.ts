@@ -36,12 +36,13 @@ function observeJobs(worker: Worker, metrics: Metrics): void {
 /**
  * Why the process should take no traffic now, or null when it is ready: it is
  * not draining, every worker runs, each worker's own blocking connection (the
- * one BullMQ waits for jobs on) is connected, and the shared connection answers
- * PING. The blocking connection is not PINGed: it sits in a blocking command.
+ * one BullMQ waits for jobs on) is connected, and the other connections (the
+ * shared one and the state store's) answer PING. The blocking connection is
+ * not PINGed: it sits in a blocking command.
  */
 async function notReady(
   workers: Worker[],
-  connection: RedisClient,
+  connections: readonly RedisClient[],
   isStopping: boolean,
 ): Promise<string | null> {
   if (isStopping) return 'The worker is shutting down';
@@ -64,7 +65,7 @@ async function notReady(
     }
   }
   try {
-    await pingRedis(connection, READY_TIMEOUT_MS);
+    await Promise.all(connections.map((c) => pingRedis(c, READY_TIMEOUT_MS)));
   } catch (err) {
     return coerceError(err).message;
   }
@@ -84,7 +85,7 @@ const failure = (res: ServerResponse, status: number, message: string) =>
 /** Starts the server on WORKER_HTTP_HOST:WORKER_HTTP_PORT; rejects when it cannot listen. */
 export async function startWorkerOps(
   ctx: WorkerContext,
-  connection: RedisClient,
+  connections: readonly RedisClient[],
 ): Promise<WorkerOps> {
   const { config, logger, metrics } = ctx;
   let workers: Worker[] = [];
@@ -100,7 +101,7 @@ export async function startWorkerOps(
     }
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      const why = await notReady(workers, connection, isStopping);
+      const why = await notReady(workers, connections, isStopping);
       return why ? failure(res, 503, why) : json(res, 200, { status: 'ok' });
     }
     send(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
