@@ -6,7 +6,12 @@ export const MAX_JSON_DEPTH = 32;
 /** Keys that would reach an object's prototype if data were ever merged by assignment. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-function depthOf(value: unknown): number {
+/**
+ * The nesting depth of parsed JSON, dropping FORBIDDEN_KEYS on the way (JSON.parse makes them
+ * plain own properties). One walk instead of a reviver: a reviver costs JSON.parse its fast path,
+ * and ramdisk bodies are the largest the API parses.
+ */
+function depthDroppingForbidden(value: unknown): number {
   let max = 0;
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length) {
@@ -14,6 +19,9 @@ function depthOf(value: unknown): number {
     if (v === null || typeof v !== 'object') continue;
     if (d > max) max = d;
     if (max > MAX_JSON_DEPTH) return max;
+    for (const key of FORBIDDEN_KEYS) {
+      if (Object.hasOwn(v, key)) delete (v as Record<string, unknown>)[key];
+    }
     for (const child of Object.values(v)) stack.push([child, d + 1]);
   }
   return max;
@@ -49,11 +57,11 @@ export async function readJson(ctx: Context, maxBytes: number): Promise<unknown>
   if (!text.trim()) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(text, (key, v: unknown) => (FORBIDDEN_KEYS.has(key) ? undefined : v));
+    value = JSON.parse(text);
   } catch (err) {
     throw new BadRequest(`Invalid JSON in request body: ${(err as Error).message.slice(0, 200)}`);
   }
-  if (depthOf(value) > MAX_JSON_DEPTH) {
+  if (depthDroppingForbidden(value) > MAX_JSON_DEPTH) {
     throw new BadRequest(`Request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   return value;
