@@ -85,6 +85,7 @@ describe('faults, with the real processes', () => {
     const down = await api(svc, 'GET', `/v1/introspection/${specs[0]!.uuid}`);
     expect(down.status).toBe(503);
     expect(down.body.error.message).toBe('The state store (Redis) is unavailable, retry later');
+    expect(down.headers.get('retry-after')).toBe('5');
     const callback = await postRamdiskData(svc.url, buildRamdiskData(specs[6]!));
     expect(callback.status).toBe(503);
 

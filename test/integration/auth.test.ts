@@ -576,6 +576,7 @@ function keystoneCases(name: string, startTarget: () => Promise<Target>) {
           const res = await hit(outage.url, 'GET', '/v1/introspection', as(fresh[i]!));
           expect(res.status, fault).toBe(503);
           expect(res.body.error.message, fault).toMatch(message);
+          expect(res.headers.get('retry-after'), fault).toBe('5');
           expect(JSON.stringify(res.body)).not.toContain(fresh[i]!);
           // A token validated before the outage is still known: the cache carries it through.
           expect((await hit(outage.url, 'GET', '/v1/introspection', as(known))).status).toBe(200);

@@ -66,6 +66,7 @@ describe('Ironic faults', () => {
     const res = await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
     expect(res.status).toBe(503);
     expect(res.body.error.message).toContain(`Get node ${spec.uuid} failed: HTTP 503`);
+    expect(res.headers.get('retry-after')).toBe('5');
     expect((await api(stack, 'GET', `/v1/introspection/${spec.uuid}`)).status).toBe(404);
   });
 

@@ -13,6 +13,13 @@ const DEFAULT_MESSAGES: Record<number, string> = {
   501: 'The method is not implemented',
 };
 
+/**
+ * Seconds a caller should wait after a 503 (Redis, Keystone or Ironic not answering): about
+ * how long Redis reconnection or one Ironic retry round takes, so a client that honours
+ * Retry-After (keystoneauth does) neither hammers the service nor waits for nothing.
+ */
+export const RETRY_AFTER_S = 5;
+
 function notFoundMessage(path: string): string {
   const version = /^\/([^/]+)\/?$/.exec(path)?.[1];
   return version && version !== 'v1' ? `Version ${version} not found.` : DEFAULT_MESSAGES[404]!;
@@ -53,6 +60,7 @@ export function errorBodies(logger: Logger): Middleware {
         (ctx.state.log ?? logger).error({ err, status }, 'request failed');
       }
       ctx.status = status;
+      if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_S));
       ctx.body = { error: { message: expose ? err.message : 'Internal server error' } };
     }
   };
