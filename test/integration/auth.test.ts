@@ -39,6 +39,7 @@ import { startService, waitUntil } from '../helpers/processes.ts';
 import { REDIS_URL, dropPrefix, newRedis, testPrefix } from '../helpers/redis.ts';
 import {
   REAL_KEYSTONE_SKIPPED,
+  REAL_KEYSTONE_START_MS,
   REAL_KEYSTONE_WANTED,
   startRealKeystone,
 } from '../interop/real-keystone.ts';
@@ -433,7 +434,7 @@ function keystoneCases(name: string, startTarget: () => Promise<Target>) {
         await token('viewer'),
         await token('admin'),
       ];
-    });
+    }, REAL_KEYSTONE_START_MS);
     afterAll(async () => {
       await Promise.all([main, ...others].filter(Boolean).map((s) => s.close()));
       await t?.stop();
@@ -722,7 +723,10 @@ describe.skipIf(!REAL_KEYSTONE_WANTED)(
   () => {
     keystoneCases('the real Keystone', async () => {
       const keystone = await startRealKeystone();
-      const front = await startKeystoneProxy(keystone.url);
+      const front = await startKeystoneProxy(keystone.url).catch(async (err: unknown) => {
+        await keystone.close();
+        throw err;
+      });
       const stop = async () => {
         await front.close();
         await keystone.close();

@@ -126,11 +126,13 @@ describe('Redis Cluster (three masters)', () => {
 
   it('runs the state store and a BullMQ job through a Cluster client', async () => {
     const connection = createRedisClient(url, 'worker', 'test-cluster');
-    clients.push(connection);
+    // The store's own connection pipelines automatically, as in the service.
+    const storeConnection = createRedisClient(url, 'worker', 'test-cluster-store', 'store');
+    clients.push(connection, storeConnection);
     expect(connection).toBeInstanceOf(Cluster);
     const prefix = testPrefix();
     // StateStore is typed for a single Redis; every command it sends exists on a Cluster too.
-    const store = new StateStore(connection as unknown as Redis, {
+    const store = new StateStore(storeConnection as unknown as Redis, {
       prefix,
       keepTimeMs: 60_000,
       secretTtlMs: 60_000,
@@ -202,7 +204,7 @@ describe('Redis Sentinel (a master, a replica, one sentinel)', () => {
 
   it('finds the master through the sentinel, and the new one when the master dies', async () => {
     const url = `redis-sentinel://127.0.0.1:${sentinelPort}/mymaster?db=2`;
-    const api = createRedis(url, 'api', 'test-sentinel-api');
+    const api = createRedis(url, 'api', 'test-sentinel-api', 'store');
     const worker = createRedis(url, 'worker', 'test-sentinel-worker');
     clients.push(api, worker);
     // Connection errors are expected around the failover; the assertions say whether it recovered.

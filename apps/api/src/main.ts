@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const deps = createApiDeps(config, logger);
-  if (!(await redisReady(deps.redis, 5000))) {
+  const ready = await Promise.all(
+    [deps.redis, deps.queueRedis].map((client) => redisReady(client, 5000)),
+  );
+  if (!ready.every(Boolean)) {
     logger.warn('Redis is not answering yet: requests get 503 until it does');
   }
   const app = createApp(deps);

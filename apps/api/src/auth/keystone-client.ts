@@ -198,9 +198,9 @@ export class KeystoneClient {
           throw this.unavailable(`did not answer within ${ms} ms`, err);
         }
         const code = (err.cause as { code?: unknown } | undefined)?.code;
-        // A pooled keep-alive connection that Keystone closed as it was reused: no answer came,
-        // so asking once more on a new connection is safe (Keystone's calls here are idempotent
-        // or, for a password authentication, harmless to repeat).
+        // The connection dropped, most often a pooled keep-alive one Keystone closed as it was
+        // reused. Asking once more on a new connection is safe: the calls here are idempotent
+        // or, for a password authentication, harmless to repeat.
         if (attempt === 1 && typeof code === 'string' && CONNECTION_DROPPED.has(code)) continue;
         throw this.unavailable(
           `cannot be reached (${typeof code === 'string' ? code : err.message})`,

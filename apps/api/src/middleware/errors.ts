@@ -14,9 +14,10 @@ const DEFAULT_MESSAGES: Record<number, string> = {
 };
 
 /**
- * Seconds a caller should wait after a 503 (Redis, Keystone or Ironic not answering): about
- * how long Redis reconnection or one Ironic retry round takes, so a client that honours
- * Retry-After (keystoneauth does) neither hammers the service nor waits for nothing.
+ * Seconds a caller should wait after a 503 (Redis, Keystone or Ironic not answering, or the
+ * service's own Keystone credentials refused): about how long a Redis reconnection or one round
+ * of Ironic retries takes, so a client that honours Retry-After neither hammers the service nor
+ * waits for nothing.
  */
 export const RETRY_AFTER_S = 5;
 

@@ -23,7 +23,9 @@ export function opsRoutes(deps: ApiDeps): Router {
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     try {
-      await pingRedis(deps.redis, READY_TIMEOUT_MS);
+      await Promise.all(
+        [deps.redis, deps.queueRedis].map((client) => pingRedis(client, READY_TIMEOUT_MS)),
+      );
       ctx.body = { status: 'ok' };
     } catch (err) {
       // Answered here, not thrown: a probe every few seconds must not log an error each time.

@@ -258,8 +258,7 @@ export class StateStore {
   async candidates(attrs: LookupAttributes): Promise<string[][]> {
     const keys = this.#lookupKeys(attrs.bmc_address, attrs.mac);
     if (keys.length === 0) return [];
-    // Not a pipeline: ioredis copies every script defined on the connection (BullMQ's dozens)
-    // into each new pipeline, which costs more than these few commands (README, Performance).
+    // Sent together: on the store's connection (RedisUse 'store') ioredis pipelines them itself.
     return Promise.all(keys.map((key) => this.#redis.smembers(key)));
   }
 
