@@ -1,4 +1,4 @@
-import type { NodeRecord } from '@inspector/shared';
+import type { NodeStatus } from '@inspector/shared';
 
 /** Naive UTC ISO-8601 with microseconds, as upstream clients parse it. */
 export function isoTime(ms: number): string {
@@ -6,7 +6,7 @@ export function isoTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, -1)}000`;
 }
 
-export function statusView(record: NodeRecord, origin: string) {
+export function statusView(record: NodeStatus, origin: string) {
   return {
     uuid: record.uuid,
     state: record.state,

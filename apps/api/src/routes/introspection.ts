@@ -64,7 +64,7 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
 
   router.get('/v1/introspection/:node', async (ctx) => {
     const uuid = await resolveUuid(ironic, ctx.params.node!);
-    const record = await store.get(uuid);
+    const record = await store.getStatus(uuid);
     if (!record) throw notInCache(uuid);
     ctx.body = statusView(record, selfUrl(ctx));
   });

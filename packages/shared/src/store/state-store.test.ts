@@ -76,6 +76,24 @@ describe('StateStore (real Redis)', () => {
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
+  it('reads the status part of a record alone, equal to the same fields of the whole', async () => {
+    expect(await store.getStatus(uuid)).toBeNull();
+    const { gen } = await start();
+    const running = await store.getStatus(uuid);
+    expect(running).toEqual({
+      uuid,
+      state: 'starting',
+      started_at: expect.any(Number),
+      finished_at: null,
+      error: null,
+    });
+    await store.transition(uuid, gen, 'wait');
+    await store.transition(uuid, gen, 'error', { error: 'boom' }, 2_000_000);
+    const { uuid: u, state, started_at, finished_at, error } = (await store.get(uuid))!;
+    expect(await store.getStatus(uuid)).toEqual({ uuid: u, state, started_at, finished_at, error });
+    expect(await store.getStatus(uuid)).toMatchObject({ state: 'error', finished_at: 2_000_000 });
+  });
+
   it('a restart makes a new generation and replaces the old lookup entries', async () => {
     const first = await start();
     await store.transition(uuid, first.gen, 'wait');

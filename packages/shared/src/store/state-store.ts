@@ -49,6 +49,18 @@ export const NodeRecordSchema = z.object({
 });
 export type NodeRecord = z.infer<typeof NodeRecordSchema>;
 
+const STATUS_FIELDS = ['uuid', 'state', 'started_at', 'finished_at', 'error'] as const;
+
+/** What a status answer shows of a run: the part of its record a status read fetches. */
+export const NodeStatusSchema = NodeRecordSchema.pick({
+  uuid: true,
+  state: true,
+  started_at: true,
+  finished_at: true,
+  error: true,
+});
+export type NodeStatus = z.infer<typeof NodeStatusSchema>;
+
 export interface StartRequest {
   uuid: string;
   bmc: string[];
@@ -136,6 +148,18 @@ export class StateStore {
     const hash = await this.#redis.hgetall(this.keys.node(uuid));
     if (!hash.uuid) return null;
     return NodeRecordSchema.parse(hash);
+  }
+
+  /**
+   * Only the fields a status answer shows: status reads are the API's most frequent request,
+   * and the lookup lists and the rest of the record would be fetched and parsed for nothing.
+   */
+  async getStatus(uuid: string): Promise<NodeStatus | null> {
+    const values = await this.#redis.hmget(this.keys.node(uuid), ...STATUS_FIELDS);
+    if (!values[0]) return null;
+    return NodeStatusSchema.parse(
+      Object.fromEntries(STATUS_FIELDS.map((field, i) => [field, values[i] ?? undefined])),
+    );
   }
 
   /** Begins a new run: a new generation, state `starting`, the lookup index rewritten. */
