@@ -1,31 +1,28 @@
 import { describe, expect, it } from 'vitest';
+import type { Figure } from '../scenarios/types.ts';
 import { table } from './report.ts';
 
 const rows = (text: string) => text.split('\n').slice(2);
+const measured = (name: string, figures: Figure[]) => ({
+  name,
+  result: { status: 'ok' as const, notes: [], details: {}, figures },
+});
 
 describe('table', () => {
   it('reads each target from its figure: met, MISSED, or n/a when the run was invalid', () => {
     const text = table([
-      {
-        name: 'reads',
-        result: {
-          status: 'ok',
-          notes: [],
-          details: {},
-          figures: [
-            { label: 'rate', value: 10_000, unit: 'req/s', target: { op: '>=', value: 10_000 } },
-            { label: 'p99', value: 20, unit: 'ms', target: { op: '<', value: 20 } },
-            { label: 'p50', value: 5, unit: 'ms' },
-            {
-              label: 'broken',
-              value: 1,
-              unit: 'ms',
-              valid: false,
-              target: { op: '<', value: 20 },
-            },
-          ],
+      measured('reads', [
+        { label: 'rate', value: 10_000, unit: 'req/s', target: { op: '>=', value: 10_000 } },
+        { label: 'p99', value: 20, unit: 'ms', target: { op: '<', value: 20 } },
+        { label: 'p50', value: 5, unit: 'ms' },
+        {
+          label: 'broken',
+          value: 1,
+          unit: 'ms',
+          valid: false,
+          target: { op: '<', value: 20 },
         },
-      },
+      ]),
       {
         name: 'real',
         result: { status: 'skipped', reason: 'no Ironic', figures: [], notes: [], details: {} },
@@ -42,15 +39,7 @@ describe('table', () => {
 
   it('lines the columns up under the header', () => {
     const text = table([
-      {
-        name: 'e2e',
-        result: {
-          status: 'ok',
-          notes: [],
-          details: {},
-          figures: [{ label: 'a much longer label than the header', value: 1, unit: 'x' }],
-        },
-      },
+      measured('e2e', [{ label: 'a much longer label than the header', value: 1, unit: 'x' }]),
     ]);
     const [header, rule, row] = text.split('\n');
     expect(header!.indexOf('value')).toBe(row!.indexOf('1 x'));
