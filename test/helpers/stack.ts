@@ -2,8 +2,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from 'bullmq';
 import {
+  closeConnections,
   createLogger,
-  createRedisClient,
+  openConnections,
   redisReady,
   loadConfig,
   type Config,
@@ -65,15 +66,14 @@ export async function startStack(
   });
   const logger = createLogger(config.LOG_LEVEL, 'test');
   const apiDeps = createApiDeps(config, logger);
-  await redisReady(apiDeps.redis, 5000);
+  await redisReady(apiDeps.connections.store, 5000);
   const server: Server = await new Promise((resolve) => {
     const s = createApp(apiDeps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const workerConnection = createRedisClient(config.REDIS_URL, 'worker', 'test-worker');
-  const storeConnection = createRedisClient(config.REDIS_URL, 'worker', 'test-store', 'store');
-  const worker = createWorkerContext(config, logger, workerConnection, storeConnection);
-  const workers: Worker[] = startWorkers(worker, workerConnection);
+  const workerConnections = openConnections(config, 'worker', logger);
+  const worker = createWorkerContext(config, logger, workerConnections);
+  const workers: Worker[] = startWorkers(worker, workerConnections.queues);
 
   const stack: Stack = {
     url,
@@ -86,7 +86,7 @@ export async function startStack(
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       await worker.queues.close();
-      await Promise.all([workerConnection.quit(), storeConnection.quit()]);
+      await closeConnections(workerConnections);
       await new Promise((r) => server.close(r));
       server.closeAllConnections();
       await closeApiDeps(apiDeps);

@@ -316,7 +316,7 @@ describe('with authentication on', () => {
         HTPASSWD_FILE: htpasswd,
       }),
     );
-    await redisReady(served.deps.redis, 5000);
+    await redisReady(served.deps.connections.store, 5000);
   });
   afterAll(async () => {
     await served?.close();

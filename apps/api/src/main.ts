@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const deps = createApiDeps(config, logger);
   const ready = await Promise.all(
-    [deps.redis, deps.queueRedis].map((client) => redisReady(client, 5000)),
+    Object.values(deps.connections).map((client) => redisReady(client, 5000)),
   );
   if (!ready.every(Boolean)) {
     logger.warn('Redis is not answering yet: requests get 503 until it does');

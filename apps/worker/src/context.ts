@@ -1,49 +1,33 @@
-import type { RedisClient } from '@inspector/shared';
 import {
   IpmitoolDriver,
-  Metrics,
-  Queues,
-  ironicClientFromConfig,
-  queueCountsOf,
-  storeFromConfig,
+  createServiceCore,
   type Config,
-  type IronicClient,
   type Logger,
-  type StateStore,
+  type ServiceConnections,
+  type ServiceCore,
 } from '@inspector/shared';
 import { IpmiPower } from './power/ipmi-power.ts';
 import { IronicPower } from './power/ironic-power.ts';
 import type { PowerDriver } from './power/power-driver.ts';
 
 /** What every processor may use, built once at start-up. */
-export interface WorkerContext {
+export interface WorkerContext extends ServiceCore {
   config: Config;
-  store: StateStore;
-  queues: Queues;
-  ironic: IronicClient;
   power: PowerDriver;
   logger: Logger;
-  metrics: Metrics;
 }
 
-/** `connection` is BullMQ's, `storeConnection` the state store's (see RedisUse). */
 export function createWorkerContext(
   config: Config,
   logger: Logger,
-  connection: RedisClient,
-  storeConnection: RedisClient,
+  connections: ServiceConnections,
 ): WorkerContext {
-  const metrics = new Metrics();
-  const ironic = ironicClientFromConfig(config, metrics.ironicCall);
-  const queues = new Queues(connection, config);
-  metrics.trackQueues(queueCountsOf(queues));
+  const core = createServiceCore(config, connections);
+  const { metrics, ironic } = core;
   return {
+    ...core,
     config,
     logger,
-    metrics,
-    ironic,
-    queues,
-    store: storeFromConfig(storeConnection, config, metrics.storeChange),
     power:
       config.POWER_MANAGEMENT === 'ipmi'
         ? new IpmiPower(

@@ -1,8 +1,9 @@
 import {
   ConfigError,
+  closeConnections,
   createLogger,
-  createRedisClient,
   loadConfig,
+  openConnections,
   type Config,
 } from '@inspector/shared';
 import { createWorkerContext } from './context.ts';
@@ -24,23 +25,14 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
-  const connection = createRedisClient(config.REDIS_URL, 'worker', 'inspector-worker');
-  const storeConnection = createRedisClient(
-    config.REDIS_URL,
-    'worker',
-    'inspector-worker-store',
-    'store',
-  );
-  for (const client of [connection, storeConnection]) {
-    client.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  }
-  const ctx = createWorkerContext(config, logger, connection, storeConnection);
+  const connections = openConnections(config, 'worker', logger);
+  const ctx = createWorkerContext(config, logger, connections);
   // Listen before taking jobs: a worker its orchestrator cannot probe should not start.
-  const ops = await startWorkerOps(ctx, [connection, storeConnection]).catch((err: Error) => {
+  const ops = await startWorkerOps(ctx, Object.values(connections)).catch((err: Error) => {
     logger.fatal(err.message);
     process.exit(1);
   });
-  const workers = startWorkers(ctx, connection);
+  const workers = startWorkers(ctx, connections.queues);
   ops.watch(workers);
   await scheduleCleanup(ctx);
   logger.info({ power: ctx.power.name }, 'worker started');
@@ -63,9 +55,7 @@ async function main(): Promise<void> {
     await Promise.allSettled(workers.map((w) => w.close()));
     await ops.close();
     await ctx.queues.close().catch(() => undefined);
-    await Promise.all(
-      [connection, storeConnection].map((client) => client.quit().catch(() => undefined)),
-    );
+    await closeConnections(connections);
     logger.info('stopped');
     process.exit(0);
   };

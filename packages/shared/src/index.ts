@@ -19,3 +19,4 @@ export * from './store/state-store.ts';
 export * from './bmc/index.ts';
 export * from './health.ts';
 export * from './metrics.ts';
+export * from './service.ts';

@@ -24,7 +24,7 @@ export function opsRoutes(deps: ApiDeps): Router {
     ctx.set('Cache-Control', 'no-store');
     try {
       await Promise.all(
-        [deps.redis, deps.queueRedis].map((client) => pingRedis(client, READY_TIMEOUT_MS)),
+        Object.values(deps.connections).map((client) => pingRedis(client, READY_TIMEOUT_MS)),
       );
       ctx.body = { status: 'ok' };
     } catch (err) {
