@@ -209,6 +209,15 @@ export function summarizeProfile(
     pct: pct(seconds),
   });
   const wall = (Math.min(to, profile.endTime) - Math.max(from, profile.startTime)) / 1e6;
+  const shares = (named: [string, number][]) =>
+    named
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, seconds]) => ({
+        name,
+        where: '',
+        seconds: round(seconds, 3),
+        pct: pct(seconds),
+      }));
   return {
     process: processName,
     file,
@@ -216,23 +225,12 @@ export function summarizeProfile(
     wallSeconds: round(wall, 2),
     busySeconds: round(busy, 2),
     busyShare: wall > 0 ? round(busy / wall, 3) : 0,
-    byArea: [...areas]
-      .sort((a, b) => b[1] - a[1])
-      .map(([name, seconds]) => ({
-        name,
-        where: '',
-        seconds: round(seconds, 3),
-        pct: pct(seconds),
-      })),
-    onStack: [...stackAreas]
-      .filter(([name]) => !OUR_DIRS.some((d) => name.startsWith(d)) && !name.startsWith('node'))
-      .sort((a, b) => b[1] - a[1])
-      .map(([name, seconds]) => ({
-        name,
-        where: '',
-        seconds: round(seconds, 3),
-        pct: pct(seconds),
-      })),
+    byArea: shares([...areas]),
+    onStack: shares(
+      [...stackAreas].filter(
+        ([name]) => !OUR_DIRS.some((d) => name.startsWith(d)) && !name.startsWith('node'),
+      ),
+    ),
     topSelf: [...functions.values()]
       .sort((a, b) => b.seconds - a.seconds)
       .slice(0, top)
