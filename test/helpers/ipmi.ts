@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { BmcError } from '../../packages/shared/src/bmc/bmc-error.ts';
 
 const run = promisify(execFile);
 
@@ -31,4 +33,15 @@ export async function ipmitool(
   } catch (err) {
     return { ok: false, out: String((err as { stderr?: string }).stderr ?? err) };
   }
+}
+
+/** The BmcError a driver call fails with; fails the test when it succeeds or throws anything else. */
+export async function bmcFailure(p: Promise<unknown>): Promise<BmcError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(BmcError);
+    return err as BmcError;
+  }
+  throw new Error('expected a BmcError');
 }

@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BmcCredentials } from './bmc-credentials.ts';
 import { parseBmcCredentials } from './bmc-credentials.ts';
-import { BmcError } from './bmc-error.ts';
 import { BmcCallQueue } from './bmc-queue.ts';
 import { IpmitoolDriver, type IpmitoolDriverOptions } from './ipmitool.ts';
 import { startSims, stopSims } from '../../../../test/helpers/bmc-sim.ts';
+import { bmcFailure } from '../../../../test/helpers/ipmi.ts';
 
 const run = promisify(execFile);
 const IPMITOOL = '/usr/bin/ipmitool';
@@ -37,16 +37,6 @@ const credsFor = (port: number, user = 'admin', password = 'password'): BmcCrede
     ipmi_password: password,
     ipmi_cipher_suite: '3',
   });
-
-async function failure(p: Promise<unknown>): Promise<BmcError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BmcError);
-    return err as BmcError;
-  }
-  throw new Error('expected a BmcError');
-}
 
 /** ipmitool processes whose command line names `port`, with their argv and environment. */
 function ipmitoolChildren(port: number) {
@@ -174,7 +164,7 @@ exit $rc
     const d = driver({ ipmitoolPath: wrapper });
     const before = readLog().length;
     const t0 = performance.now();
-    const err = await failure(d.powerStatus(credsFor(base, 'admin', password)));
+    const err = await bmcFailure(d.powerStatus(credsFor(base, 'admin', password)));
     expect(performance.now() - t0).toBeLessThan(1_500);
     expect(err).toMatchObject({
       kind: 'auth',
@@ -199,7 +189,7 @@ exit $rc
     const password = 'Dead-Bmc-Pa55';
     const d = driver({ attempts: 2 });
     const t0 = performance.now();
-    const pending = failure(d.powerStatus(credsFor(deadPort, 'admin', password)));
+    const pending = bmcFailure(d.powerStatus(credsFor(deadPort, 'admin', password)));
     // ipmitool waits about 2 s for a dead BMC (-N 1 -R 1): look at the live child meanwhile.
     let children: ReturnType<typeof ipmitoolChildren> = [];
     for (let i = 0; i < 20 && children.length === 0; i++) {
@@ -226,7 +216,7 @@ exit $rc
   it('kills a call that exceeds the call timeout', async () => {
     const d = driver({ attempts: 1, callTimeoutMs: 300 });
     const t0 = performance.now();
-    const err = await failure(d.powerOn(credsFor(deadPort)));
+    const err = await bmcFailure(d.powerOn(credsFor(deadPort)));
     expect(performance.now() - t0).toBeLessThan(1_500);
     expect(err).toMatchObject({ kind: 'timeout', retryable: true, reason: 'call-timeout' });
     expect(err.message).toBe(
@@ -299,7 +289,7 @@ exit $rc
     );
 
     const d = driver();
-    const err = await failure(
+    const err = await bmcFailure(
       d.verifyCredentialChange(credsFor(port, 'ironic', 'secret3'), credsFor(port)),
     );
     expect(err.message).toBe(
@@ -307,7 +297,7 @@ exit $rc
     );
     expect(err).toMatchObject({ kind: 'auth', retryable: false });
 
-    const notYet = await failure(
+    const notYet = await bmcFailure(
       d.verifyCredentialChange(credsFor(port, 'ironic', 'not-set-yet'), credsFor(port), {
         waitMs: 300,
         pollMs: 100,

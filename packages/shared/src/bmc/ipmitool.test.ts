@@ -4,6 +4,7 @@ import { BmcError, type IpmitoolOutcome } from './bmc-error.ts';
 import { BmcCallQueue } from './bmc-queue.ts';
 import { backoffDelayMs, IpmitoolDriver, type IpmitoolDriverOptions } from './ipmitool.ts';
 import type { IpmitoolRunner } from './run-ipmitool.ts';
+import { bmcFailure } from '../../../../test/helpers/ipmi.ts';
 
 const PASSWORD = 'Fake-Pa55word';
 const creds: BmcCredentials = {
@@ -133,16 +134,6 @@ function driver(bmc: ReturnType<typeof fakeBmc>, options: IpmitoolDriverOptions 
   return { d, observed };
 }
 
-async function failure(p: Promise<unknown>): Promise<BmcError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BmcError);
-    return err as BmcError;
-  }
-  throw new Error('expected a BmcError');
-}
-
 function expectNoPassword(err: BmcError, password = PASSWORD) {
   expect(err.message).not.toContain(password);
   expect(err.detail ?? '').not.toContain(password);
@@ -193,7 +184,7 @@ describe('IpmitoolDriver power actions', () => {
   it('fails with a retryable timeout when the state does not follow', async () => {
     const bmc = fakeBmc({ power: 'off', stuck: true });
     const t0 = performance.now();
-    const err = await failure(driver(bmc, { powerConfirmTimeoutMs: 150 }).d.powerOn(creds));
+    const err = await bmcFailure(driver(bmc, { powerConfirmTimeoutMs: 150 }).d.powerOn(creds));
     expect(performance.now() - t0).toBeLessThan(400);
     expect(err).toMatchObject({ kind: 'timeout', retryable: true, reason: 'unconfirmed' });
     expect(err.message).toBe(
@@ -224,7 +215,7 @@ describe('IpmitoolDriver failures and retries', () => {
   it('does not retry refused credentials and names BMC, user and operation only', async () => {
     const bmc = fakeBmc();
     const { d, observed } = driver(bmc);
-    const err = await failure(d.powerStatus({ ...creds, password: 'Wrong-Pa55' }));
+    const err = await bmcFailure(d.powerStatus({ ...creds, password: 'Wrong-Pa55' }));
     expect(bmc.calls).toHaveLength(1);
     expect(err).toMatchObject({
       kind: 'auth',
@@ -245,7 +236,7 @@ describe('IpmitoolDriver failures and retries', () => {
   it('retries a BMC that does not answer, with backoff, then gives up', async () => {
     const bmc = fakeBmc({ fail: () => FAIL.noAnswer });
     const t0 = performance.now();
-    const err = await failure(driver(bmc, { attempts: 3 }).d.powerStatus(creds));
+    const err = await bmcFailure(driver(bmc, { attempts: 3 }).d.powerStatus(creds));
     // Backoff with random() = 0.5: 7.5 ms, then 15 ms.
     expect(performance.now() - t0).toBeGreaterThanOrEqual(20);
     expect(bmc.calls).toHaveLength(3);
@@ -267,7 +258,7 @@ describe('IpmitoolDriver failures and retries', () => {
 
   it('reports a killed child as a timeout', async () => {
     const bmc = fakeBmc({ fail: () => FAIL.timeout });
-    const err = await failure(
+    const err = await bmcFailure(
       driver(bmc, { attempts: 2, callTimeoutMs: 500 }).d.powerStatus(creds),
     );
     expect(err).toMatchObject({ kind: 'timeout', retryable: true, attempts: 2 });
@@ -281,7 +272,7 @@ describe('IpmitoolDriver failures and retries', () => {
       power: 'on',
       fail: (c) => (c.endsWith('cycle') ? FAIL.timeout : undefined),
     });
-    await failure(driver(timedOut).d.powerCycle(creds));
+    await bmcFailure(driver(timedOut).d.powerCycle(creds));
     expect(timedOut.commands()).toEqual(['power cycle']);
 
     // No session at all: the BMC never saw it, so sending it again is safe.
@@ -301,7 +292,7 @@ describe('IpmitoolDriver failures and retries', () => {
         stderr: `Set Chassis Power Control failed: weird ${PASSWORD}\n`,
       }),
     });
-    const err = await failure(driver(bmc).d.powerOn(creds));
+    const err = await bmcFailure(driver(bmc).d.powerOn(creds));
     expect(bmc.calls).toHaveLength(1);
     expect(err).toMatchObject({ kind: 'command', retryable: false, reason: 'failed' });
     expect(err.message).toBe(
@@ -312,13 +303,15 @@ describe('IpmitoolDriver failures and retries', () => {
 
   it('rejects output it cannot parse', async () => {
     const bmc = fakeBmc({ fail: () => ({ stdout: 'Chassis Power is blue\n' }) });
-    const err = await failure(driver(bmc).d.powerStatus(creds));
+    const err = await bmcFailure(driver(bmc).d.powerStatus(creds));
     expect(err).toMatchObject({ kind: 'command', reason: 'bad-output', retryable: false });
   });
 
   it('reports an ipmitool that cannot be run', async () => {
     const bmc = fakeBmc({ fail: () => ({ exitCode: null, spawnErrorCode: 'ENOENT' }) });
-    const err = await failure(driver(bmc, { ipmitoolPath: '/opt/ipmitool' }).d.powerStatus(creds));
+    const err = await bmcFailure(
+      driver(bmc, { ipmitoolPath: '/opt/ipmitool' }).d.powerStatus(creds),
+    );
     expect(err.message).toBe(
       'Cannot run /opt/ipmitool (ENOENT) for power status on BMC 10.0.0.7:623',
     );
@@ -378,7 +371,7 @@ describe('IpmitoolDriver boot device', () => {
 
   it('fails when the read-back differs', async () => {
     const bmc = fakeBmc({ bootparamSelector: 'Force Boot from CD/DVD' });
-    const err = await failure(driver(bmc).d.setBootDevice(creds, 'pxe'));
+    const err = await bmcFailure(driver(bmc).d.setBootDevice(creds, 'pxe'));
     expect(err.message).toBe(
       'BMC 10.0.0.7:623: boot device reads cdrom after setting pxe (user admin)',
     );
@@ -392,7 +385,7 @@ describe('IpmitoolDriver boot device', () => {
           ? { stderr: 'Set Chassis Boot Parameter 5 failed: Unspecified error\n' }
           : undefined,
     });
-    const err = await failure(driver(bmc).d.setBootDevice(creds, 'safe'));
+    const err = await bmcFailure(driver(bmc).d.setBootDevice(creds, 'safe'));
     expect(err.message).toBe(
       'BMC 10.0.0.7:623: bootdev safe failed for user admin: Set Chassis Boot Parameter 5 failed: Unspecified error',
     );
@@ -438,7 +431,7 @@ describe('IpmitoolDriver credentials', () => {
 
   it('fails when the new credentials never work', async () => {
     const bmc = fakeBmc();
-    const err = await failure(
+    const err = await bmcFailure(
       driver(bmc).d.verifyCredentialChange(next, creds, { waitMs: 50, pollMs: 20 }),
     );
     expect(err).toMatchObject({ kind: 'auth', retryable: false, reason: 'credentials' });
@@ -450,7 +443,7 @@ describe('IpmitoolDriver credentials', () => {
 
   it('fails when the old credentials still work', async () => {
     const bmc = fakeBmc({ users: { ironic: 'N3w-secret', admin: PASSWORD } });
-    const err = await failure(driver(bmc).d.verifyCredentialChange(next, creds));
+    const err = await bmcFailure(driver(bmc).d.verifyCredentialChange(next, creds));
     expect(err.message).toBe('BMC 10.0.0.7:623 still accepts the old credentials of user admin');
     expect(err).toMatchObject({
       kind: 'auth',
@@ -460,7 +453,7 @@ describe('IpmitoolDriver credentials', () => {
   });
 
   it('refuses to compare credentials with themselves', async () => {
-    const err = await failure(driver(fakeBmc()).d.verifyCredentialChange(creds, { ...creds }));
+    const err = await bmcFailure(driver(fakeBmc()).d.verifyCredentialChange(creds, { ...creds }));
     expect(err.kind).toBe('config');
   });
 });
