@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from './processes.ts';
+import { ROOT, requireExecutables } from './processes.ts';
 
 const run = promisify(execFile);
 
@@ -11,13 +10,10 @@ export const BMC_SIM = process.env.BMC_SIM ?? path.resolve(ROOT, '../shared/bmc-
 
 /** Fails loudly when the simulator or its tools are missing: a skipped IPMI test proves nothing. */
 export function requireBmcSim(): void {
-  for (const tool of [BMC_SIM, '/usr/bin/ipmitool']) {
-    try {
-      accessSync(tool, constants.X_OK);
-    } catch {
-      throw new Error(`${tool} is missing: install ipmitool and openipmi (bash .ci/run does)`);
-    }
-  }
+  requireExecutables(
+    [BMC_SIM, '/usr/bin/ipmitool'],
+    'install ipmitool and openipmi (bash .ci/run does)',
+  );
 }
 
 export interface SimOptions {

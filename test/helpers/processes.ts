@@ -1,8 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** Throws, naming the first missing tool and `needs` (what provides it), unless all are executables. */
+export function requireExecutables(tools: readonly string[], needs: string): void {
+  for (const tool of tools) {
+    try {
+      accessSync(tool, constants.X_OK);
+    } catch {
+      throw new Error(`${tool} is missing: ${needs}`);
+    }
+  }
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

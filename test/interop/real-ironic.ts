@@ -4,13 +4,12 @@
  * tests need to enrol nodes and watch them.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { NodeSpec } from '../fixtures/fake-ironic.ts';
-import { ROOT, waitUntil } from '../helpers/processes.ts';
+import { ROOT, requireExecutables, waitUntil } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
 
@@ -21,16 +20,11 @@ export const IRONIC_API_VERSION = '1.82';
 
 /** Fails loudly when Ironic or its start script is missing: REAL_IRONIC=1 asked for this suite. */
 export function requireRealIronic(): void {
-  for (const tool of [IRONIC_UP, IRONIC_DOWN, '/usr/bin/ironic', '/usr/bin/ironic-dbsync']) {
-    try {
-      accessSync(tool, constants.X_OK);
-    } catch {
-      throw new Error(
-        `${tool} is missing: REAL_IRONIC=1 needs Debian's ironic-api and ironic-conductor ` +
-          '(apt-get install -y ironic-api ironic-conductor; bash .ci/run installs them)',
-      );
-    }
-  }
+  requireExecutables(
+    [IRONIC_UP, IRONIC_DOWN, '/usr/bin/ironic', '/usr/bin/ironic-dbsync'],
+    "REAL_IRONIC=1 needs Debian's ironic-api and ironic-conductor " +
+      '(apt-get install -y ironic-api ironic-conductor; bash .ci/run installs them)',
+  );
 }
 
 export interface IronicAnswer {

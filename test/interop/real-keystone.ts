@@ -7,13 +7,12 @@
  * revocations or refused passwords reach another file's cases.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { ROOT, freePort } from '../helpers/processes.ts';
+import { ROOT, freePort, requireExecutables } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
 
@@ -51,16 +50,10 @@ export interface RealKeystone {
 /** The Keystone at REAL_KEYSTONE_URL (left running), or a new one (stopped and wiped by close). */
 export async function startRealKeystone(): Promise<RealKeystone> {
   if (GIVEN_URL) return { url: GIVEN_URL, close: async () => {} };
-  for (const tool of [KEYSTONE_UP, '/usr/bin/keystone-manage', '/usr/bin/uwsgi_python3']) {
-    try {
-      accessSync(tool, constants.X_OK);
-    } catch {
-      throw new Error(
-        `${tool} is missing: REAL_KEYSTONE=1 needs Debian's keystone and uwsgi-plugin-python3 ` +
-          '(`bash .ci/run` installs them)',
-      );
-    }
-  }
+  requireExecutables(
+    [KEYSTONE_UP, '/usr/bin/keystone-manage', '/usr/bin/uwsgi_python3'],
+    "REAL_KEYSTONE=1 needs Debian's keystone and uwsgi-plugin-python3 (`bash .ci/run` installs them)",
+  );
   const dir = await mkdtemp(path.join(tmpdir(), 'real-keystone-'));
   const port = await freePort();
   const env = { ...process.env, KEYSTONE_DIR: dir, KEYSTONE_PORT: String(port) };
