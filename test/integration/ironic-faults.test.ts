@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
-import { waitUntil } from '../helpers/processes.ts';
+import { freePort, waitUntil } from '../helpers/processes.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
 /**
@@ -68,6 +68,25 @@ describe('Ironic faults', () => {
     expect(res.body.error.message).toContain(`Get node ${spec.uuid} failed: HTTP 503`);
     expect(res.headers.get('retry-after')).toBe('5');
     expect((await api(stack, 'GET', `/v1/introspection/${spec.uuid}`)).status).toBe(404);
+  });
+
+  it('Ironic refusing connections when the API is asked to start: 503 naming Ironic, not Redis', async () => {
+    const nowhere = await startStack({
+      IRONIC_URL: `http://127.0.0.1:${await freePort()}`,
+      IRONIC_RETRY_ATTEMPTS: '1',
+    });
+    try {
+      const spec = nodeSpec(6);
+      const res = await api(nowhere, 'POST', `/v1/introspection/${spec.uuid}`);
+      expect(res.status).toBe(503);
+      expect(res.body.error.message).toMatch(
+        new RegExp(`^Get node ${spec.uuid} failed: Ironic unreachable: .*ECONNREFUSED`),
+      );
+      expect(res.body.error.message).not.toContain('Redis');
+      expect((await api(nowhere, 'GET', `/v1/introspection/${spec.uuid}`)).status).toBe(404);
+    } finally {
+      await nowhere.close();
+    }
   });
 
   it('a node deleted from Ironic while waiting ends in error at processing', async () => {

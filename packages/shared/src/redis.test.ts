@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
-import { parseRedisUrl, redactRedisUrl } from './redis.ts';
+import { IronicError } from './ironic/client.ts';
+import { isRedisUnavailable, parseRedisUrl, redactRedisUrl } from './redis.ts';
 
 describe('parseRedisUrl', () => {
   it('passes redis:// and rediss:// URLs to ioredis as they are', () => {
@@ -106,5 +107,24 @@ describe('redactRedisUrl', () => {
   it('masks the password and leaves a URL without one alone', () => {
     expect(redactRedisUrl('rediss://user:p@ss@host:6380')).toBe('rediss://user:***@host:6380');
     expect(redactRedisUrl('redis://host:6379/0')).toBe('redis://host:6379/0');
+  });
+});
+
+describe('isRedisUnavailable', () => {
+  it('knows the errors of a Redis that cannot be reached', () => {
+    for (const message of [
+      "Stream isn't writeable and enableOfflineQueue options is false",
+      'Connection is closed.',
+      'connect ECONNREFUSED 127.0.0.1:6379',
+      'Command timed out',
+    ]) {
+      expect(isRedisUnavailable(new Error(message)), message).toBe(true);
+    }
+    expect(isRedisUnavailable(new Error('ERR unknown command'))).toBe(false);
+  });
+
+  it('leaves our own errors alone, even when they quote a socket error', () => {
+    const ironic = new IronicError('Get node n1', 0, 'Ironic unreachable: connect ECONNREFUSED');
+    expect(isRedisUnavailable(ironic)).toBe(false);
   });
 });

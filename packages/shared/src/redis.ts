@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
+import { InspectorError } from './errors.ts';
 
 /**
  * Connections by role. The API's fail fast so a request gets a 503 at once
@@ -232,9 +233,13 @@ export function createRedis(
 const REDIS_DOWN =
   /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|Command timed out|connect ETIMEDOUT|LOADING/;
 
-/** Whether an error means Redis cannot be reached right now (as opposed to a bug). */
+/**
+ * Whether an error means Redis cannot be reached right now (as opposed to a bug). Ours
+ * (InspectorError: Ironic, Keystone, state machine) already say what failed, even when their
+ * message quotes a socket error such as ECONNREFUSED.
+ */
 export function isRedisUnavailable(err: unknown): boolean {
-  return err instanceof Error && REDIS_DOWN.test(err.message);
+  return err instanceof Error && !(err instanceof InspectorError) && REDIS_DOWN.test(err.message);
 }
 
 /**
