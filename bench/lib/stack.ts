@@ -71,6 +71,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   await mkdir(opts.dir, { recursive: true });
   const profileDir = opts.profile ? path.join(opts.dir, 'profiles') : null;
   if (profileDir) await mkdir(profileDir, { recursive: true });
+  // One directory per process: tsx's loader thread writes a profile of its own beside the main thread's.
+  const profileArgs = (name: string) =>
+    profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, name)] : [];
   const started: { stop(): Promise<unknown> }[] = [];
   try {
     const redis = await startRedis(opts.dir);
@@ -86,6 +89,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ironic = startNodeEntry('fake-ironic', 'test/fixtures/fake-ironic-cli.ts', {
         env: baseEnv(),
         logDir: opts.dir,
+        nodeArgs: profileArgs('fake-ironic'),
         args: [
           '--nodes',
           String(opts.fakeIronic.nodes),
@@ -114,8 +118,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         env: { ...env, ...own, ...opts.envFor?.(name) },
         logDir: opts.dir,
         preload: opts.preload,
-        // One directory per process: tsx's loader thread writes a profile of its own beside the main thread's.
-        nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, name)] : [],
+        nodeArgs: profileArgs(name),
       });
     const api = service('api', 'apps/api/src/main.ts');
     started.push(api);

@@ -21,7 +21,7 @@ export async function stackProfiles(
 ): Promise<ProfileSummary[]> {
   if (!stack.profileDir) return [];
   const out: ProfileSummary[] = [];
-  for (const proc of stack.services) {
+  for (const proc of [...stack.services, ...(stack.ironic ? [stack.ironic] : [])]) {
     const dir = path.join(stack.profileDir, proc.name);
     const files = await readdir(dir).catch(() => [] as string[]);
     const main = files.find((f) => MAIN_THREAD_PROFILE.test(f));

@@ -55,6 +55,17 @@ describe('POST /v1/introspection/<node> and the whole flow', () => {
     expect(stack.ramdiskReplies.get(spec.uuid)).toEqual({ status: 200, body: { uuid: spec.uuid } });
     const bootCalls = stack.ironic.calls({ method: 'PUT', node: spec.uuid, pathRe: /boot_device/ });
     expect(bootCalls[0]?.body).toEqual({ boot_device: 'pxe', persistent: false });
+    // Reads ask Ironic for the fields the service uses, never for whole nodes or detailed ports.
+    const reads = stack.ironic
+      .calls({ method: 'GET', node: spec.uuid })
+      .filter((c) => c.pathname === `/v1/nodes/${spec.uuid}` || c.pathname === '/v1/ports');
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    for (const read of reads) {
+      expect(read.query.detail).toBeUndefined();
+      expect(read.query.fields?.split(',')).toContain(
+        read.pathname === '/v1/ports' ? 'address' : 'driver_info',
+      );
+    }
   });
 
   it('introspects a node from the seed ramdisk form and creates its PXE port', async () => {

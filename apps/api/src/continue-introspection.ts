@@ -96,6 +96,7 @@ export async function continueIntrospection(
       error,
       raw,
       logs: logs ?? undefined,
+      record,
     });
     if (!moved.ok) throw notWaiting(moved.state);
     nodeLog.warn({ failures }, 'ramdisk data refused');
@@ -107,6 +108,7 @@ export async function continueIntrospection(
   const moved = await deps.store.transition(uuid, record.gen, 'process', {
     raw,
     logs: logs ?? undefined,
+    record,
   });
   if (!moved.ok) throw notWaiting(moved.state);
   await deps.queues.add('process', job);

@@ -58,7 +58,7 @@ export async function runNodeJob(
       throw err;
     }
     log.error({ err: err.message }, 'run failed');
-    const moved = await endRun(ctx, job, 'error', { error: err.message });
+    const moved = await endRun(ctx, job, 'error', { error: err.message, record });
     if (!moved.ok) log.info({ state: moved.state }, 'run had already moved on');
   }
 }

@@ -1,6 +1,7 @@
 export * from './config.ts';
 export * from './errors.ts';
 export * from './retry.ts';
+export * from './http-exchange.ts';
 export * from './mac.ts';
 export * from './ramdisk-data.ts';
 export * from './state-machine.ts';

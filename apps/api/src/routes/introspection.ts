@@ -108,7 +108,7 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
     const uuid = await resolveUuid(ironic, ctx.params.node!);
     const record = await store.get(uuid);
     if (!record) throw notInCache(uuid);
-    const moved = await store.transition(uuid, record.gen, 'abort');
+    const moved = await store.transition(uuid, record.gen, 'abort', { record });
     if (!moved.ok) {
       throw new Conflict(
         moved.reason === 'stale'
@@ -140,6 +140,7 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
     const moved = await store.transition(uuid, record.gen, 'reapply', {
       raw,
       fields: { started_at: startedAt },
+      record,
     });
     if (!moved.ok) {
       throw new Conflict(

@@ -16,7 +16,7 @@ export async function abort(ctx: WorkerContext, bullJob: Job): Promise<void> {
         log.warn({ err: coerceError(err).message }, 'power off after abort failed');
       }
     }
-    await endRun(ctx, job, 'abort_end', { error: CANCELED });
+    await endRun(ctx, job, 'abort_end', { error: CANCELED, record });
     log.info('introspection aborted');
   });
 }

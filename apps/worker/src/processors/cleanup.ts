@@ -16,6 +16,7 @@ export async function cleanup(ctx: WorkerContext): Promise<void> {
       if (TERMINAL_STATES.has(record.state)) continue;
       const moved = await ctx.store.transition(record.uuid, record.gen, 'timeout', {
         error: TIMEOUT_ERROR,
+        record,
       });
       if (moved.ok) timedOut++;
     }

@@ -10,14 +10,14 @@ import { runNodeJob } from '../node-job.ts';
 export async function introspect(ctx: WorkerContext, bullJob: Job): Promise<void> {
   await runNodeJob(ctx, bullJob, ['starting', 'waiting'], async ({ job, record, log }) => {
     if (!record.manage_boot) {
-      await ctx.store.transition(job.node, job.gen, 'wait');
+      await ctx.store.transition(job.node, job.gen, 'wait', { record });
       log.info('boot not managed: waiting for the node to be powered on by hand');
       return;
     }
     const node = await ctx.ironic.getNode(job.node);
     if (record.state === 'starting') {
       await ctx.power.setPxeBoot(node);
-      const moved = await ctx.store.transition(job.node, job.gen, 'wait');
+      const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record });
       if (!moved.ok) {
         log.info({ state: moved.state }, 'run moved on before the power-on: not powering on');
         return;

@@ -137,7 +137,7 @@ async function processStoredData(
   } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {
     await ctx.power.powerOff(node);
   }
-  const moved = await endRun(ctx, job, 'finish');
+  const moved = await endRun(ctx, job, 'finish', { record });
   if (moved.ok) log.info('introspection finished');
   else log.info({ state: moved.state }, 'run moved on during processing');
 }

@@ -10,6 +10,7 @@ export async function timeout(ctx: WorkerContext, bullJob: Job): Promise<void> {
   await runNodeJob(ctx, bullJob, TRANSITIONS.timeout.from, async ({ job, record, log }) => {
     const moved = await ctx.store.transition(job.node, job.gen, 'timeout', {
       error: TIMEOUT_ERROR,
+      record,
     });
     if (moved.ok) log.warn({ state: record.state }, 'introspection timed out');
   });

@@ -45,8 +45,8 @@ return {'ok', tostring(gen)}
  */
 export const TRANSITION = `${ALLOWED}
 local gen = redis.call('HGET', KEYS[1], 'gen')
-if gen ~= ARGV[1] then return {'stale', gen or ''} end
 local state = redis.call('HGET', KEYS[1], 'state')
+if gen ~= ARGV[1] then return {'stale', state or ''} end
 if not allowed(ARGV[2], state) then return {'conflict', state} end
 local fields = cjson.decode(ARGV[9])
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end

@@ -76,6 +76,26 @@ describe('StateStore (real Redis)', () => {
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
+  it("with the caller's record: frees the lookup index, and still refuses a restarted run", async () => {
+    const { gen } = await start();
+    const first = (await store.get(uuid))!;
+    expect(await store.transition(uuid, gen, 'wait', { record: first })).toEqual({
+      ok: true,
+      from: 'starting',
+    });
+    const { gen: gen2 } = await start();
+    // The record is of the old run: the script, not the record, decides.
+    expect(await store.transition(uuid, gen, 'error', { record: first })).toEqual({
+      ok: false,
+      reason: 'stale',
+      state: 'starting',
+    });
+    const second = (await store.get(uuid))!;
+    await store.transition(uuid, gen2, 'error', { error: 'boom', record: second });
+    expect(await store.candidates({ bmc_address: [bmc], mac: [mac()] })).toEqual([[], []]);
+    expect(await store.get(uuid)).toMatchObject({ gen: gen2, state: 'error', error: 'boom' });
+  });
+
   it('reads the status part of a record alone, equal to the same fields of the whole', async () => {
     expect(await store.getStatus(uuid)).toBeNull();
     const { gen } = await start();

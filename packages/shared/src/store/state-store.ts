@@ -79,6 +79,12 @@ export interface TransitionOptions {
   raw?: string;
   logs?: string;
   fields?: Record<string, string>;
+  /**
+   * The run's record as the caller has just read it. Its lookup lists never change within a
+   * run, so a record of the same generation saves reading it again; the script still checks
+   * the generation and the state.
+   */
+  record?: NodeRecord;
 }
 
 /** A state change that took effect, told to `StoreOptions.onChange` (for metrics: no node id). */
@@ -239,7 +245,7 @@ export class StateStore {
     now = Date.now(),
   ): Promise<TransitionResult> {
     const k = this.keys;
-    const record = await this.get(uuid);
+    const record = opts.record?.gen === gen ? opts.record : await this.get(uuid);
     if (!record || record.gen !== gen)
       return { ok: false, reason: 'stale', state: record?.state ?? '' };
     const { from, to } = TRANSITIONS[event];
