@@ -219,8 +219,8 @@ export const realIronic: Scenario = {
           { label: 'time to the last finished node', value: round(seconds, 2), unit: 's', valid },
         ],
         notes: [
-          `phases per node: POST answered ${phase(start.latenciesMs)}; answered -> waiting (worker: get node, ` +
-            `set PXE boot) ${phase(gap('answered', 'waiting'))}; waiting -> powered on (reboot, Ironic's power ` +
+          `phases per node: POST answered ${phase(start.latenciesMs)}; answered -> waiting (worker: set PXE ` +
+            `boot) ${phase(gap('answered', 'waiting'))}; waiting -> powered on (reboot, Ironic's power ` +
             `action, seen within ${POLL_MS} ms) ${phase(gap('waiting', 'poweredOn'))}; powered on -> callback ` +
             `answered ${phase(gap('poweredOn', 'posted'))}; callback -> finished (process: get node, ports, ` +
             `patch, power off and confirm) ${phase(gap('posted', 'finished'))}`,

@@ -3,9 +3,8 @@ import {
   parseBmcCredentials,
   type BmcCredentials,
   type BmcDriver,
-  type IronicNode,
 } from '@inspector/shared';
-import type { PowerDriver } from './power-driver.ts';
+import type { PowerDriver, PowerNode } from './power-driver.ts';
 
 /**
  * Power and boot straight to the BMC with ipmitool. The credentials come from
@@ -16,9 +15,10 @@ export class IpmiPower implements PowerDriver {
   readonly name = 'ipmi';
   constructor(private readonly bmc: BmcDriver) {}
 
-  #creds(node: IronicNode, operation: string): BmcCredentials {
+  async #creds(node: PowerNode, operation: string): Promise<BmcCredentials> {
+    const { driver_info } = await node.details();
     try {
-      return parseBmcCredentials(node.driver_info ?? {});
+      return parseBmcCredentials(driver_info ?? {});
     } catch (err) {
       throw new InspectorError(`Cannot ${operation} node ${node.uuid}: ${(err as Error).message}`, {
         cause: err,
@@ -26,8 +26,8 @@ export class IpmiPower implements PowerDriver {
     }
   }
 
-  async #run(node: IronicNode, what: string, action: (c: BmcCredentials) => Promise<unknown>) {
-    const creds = this.#creds(node, what);
+  async #run(node: PowerNode, what: string, action: (c: BmcCredentials) => Promise<unknown>) {
+    const creds = await this.#creds(node, what);
     try {
       await action(creds);
     } catch (err) {
@@ -38,21 +38,21 @@ export class IpmiPower implements PowerDriver {
     }
   }
 
-  async setPxeBoot(node: IronicNode): Promise<void> {
+  async setPxeBoot(node: PowerNode): Promise<void> {
     await this.#run(node, 'set boot device to PXE for', (c) => this.bmc.setBootDevice(c, 'pxe'));
   }
 
-  async reboot(node: IronicNode): Promise<void> {
+  async reboot(node: PowerNode): Promise<void> {
     await this.#run(node, 'power on', (c) => this.bmc.reboot(c));
   }
 
-  async powerOff(node: IronicNode): Promise<void> {
+  async powerOff(node: PowerNode): Promise<void> {
     await this.#run(node, 'power off', (c) => this.bmc.powerOff(c));
   }
 
-  async credentialsWork(node: IronicNode): Promise<boolean> {
+  async credentialsWork(node: PowerNode): Promise<boolean> {
     try {
-      return await this.bmc.checkCredentials(this.#creds(node, 'check the credentials of'));
+      return await this.bmc.checkCredentials(await this.#creds(node, 'check the credentials of'));
     } catch {
       return false;
     }

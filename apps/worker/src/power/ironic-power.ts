@@ -1,5 +1,5 @@
-import { InspectorError, sleep, type IronicClient, type IronicNode } from '@inspector/shared';
-import type { PowerDriver } from './power-driver.ts';
+import { InspectorError, sleep, type IronicClient } from '@inspector/shared';
+import type { PowerDriver, PowerNode } from './power-driver.ts';
 
 export interface IronicPowerOptions {
   /** How long to wait for Ironic to report the node off. */
@@ -7,7 +7,7 @@ export interface IronicPowerOptions {
   confirmIntervalMs: number;
 }
 
-/** Power and boot through Ironic's API, as upstream inspector does. */
+/** Power and boot through Ironic's API, as upstream inspector does: the node's UUID is all it needs. */
 export class IronicPower implements PowerDriver {
   readonly name = 'ironic';
   constructor(
@@ -18,7 +18,7 @@ export class IronicPower implements PowerDriver {
     },
   ) {}
 
-  async setPxeBoot(node: IronicNode): Promise<void> {
+  async setPxeBoot(node: PowerNode): Promise<void> {
     try {
       await this.ironic.setBootDevice(node.uuid, 'pxe', false);
     } catch (err) {
@@ -29,7 +29,7 @@ export class IronicPower implements PowerDriver {
     }
   }
 
-  async reboot(node: IronicNode): Promise<void> {
+  async reboot(node: PowerNode): Promise<void> {
     try {
       await this.ironic.setPowerState(node.uuid, 'rebooting');
     } catch (err) {
@@ -40,7 +40,7 @@ export class IronicPower implements PowerDriver {
     }
   }
 
-  async powerOff(node: IronicNode): Promise<void> {
+  async powerOff(node: PowerNode): Promise<void> {
     try {
       await this.ironic.setPowerState(node.uuid, 'power off');
       // Ironic applies power changes asynchronously: read the state back.
@@ -62,7 +62,7 @@ export class IronicPower implements PowerDriver {
   }
 
   /** Ironic can only read the boot device with working BMC credentials. */
-  async credentialsWork(node: IronicNode): Promise<boolean> {
+  async credentialsWork(node: PowerNode): Promise<boolean> {
     try {
       await this.ironic.getBootDevice(node.uuid);
       return true;

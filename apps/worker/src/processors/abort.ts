@@ -3,6 +3,7 @@ import { coerceError } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
 import { runNodeJob } from '../node-job.ts';
+import { lazyNode } from '../power/power-driver.ts';
 
 export const CANCELED = 'Canceled by operator';
 
@@ -11,7 +12,7 @@ export async function abort(ctx: WorkerContext, bullJob: Job): Promise<void> {
   await runNodeJob(ctx, bullJob, ['aborting'], async ({ job, record, log }) => {
     if (record.manage_boot) {
       try {
-        await ctx.power.powerOff(await ctx.ironic.getNode(job.node));
+        await ctx.power.powerOff(lazyNode(job.node, () => ctx.ironic.getNode(job.node)));
       } catch (err) {
         log.warn({ err: coerceError(err).message }, 'power off after abort failed');
       }

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { WorkerContext } from '../context.ts';
 import { runNodeJob } from '../node-job.ts';
+import { lazyNode } from '../power/power-driver.ts';
 
 /**
  * Boots a node into the ramdisk. The run is `waiting` before the power-on is
@@ -14,7 +15,7 @@ export async function introspect(ctx: WorkerContext, bullJob: Job): Promise<void
       log.info('boot not managed: waiting for the node to be powered on by hand');
       return;
     }
-    const node = await ctx.ironic.getNode(job.node);
+    const node = lazyNode(job.node, () => ctx.ironic.getNode(job.node));
     if (record.state === 'starting') {
       await ctx.power.setPxeBoot(node);
       const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record });

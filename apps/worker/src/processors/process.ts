@@ -18,6 +18,7 @@ import {
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
 import { runNodeJob, type NodeJobScope } from '../node-job.ts';
+import { knownNode } from '../power/power-driver.ts';
 import { processedDocument } from './processed-document.ts';
 import { saveRamdiskLogs } from './ramdisk-logs.ts';
 
@@ -84,7 +85,7 @@ async function setCredentials(
     },
   };
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-    if (await ctx.power.credentialsWork(withSecret)) {
+    if (await ctx.power.credentialsWork(knownNode(withSecret))) {
       log.info({ attempt }, 'new IPMI credentials work');
       return withSecret;
     }
@@ -133,9 +134,9 @@ async function processStoredData(
 
   if (powerActions && record.new_ipmi_username) {
     node = await setCredentials(ctx, node, record, data, policy, log);
-    await ctx.power.powerOff(node);
+    await ctx.power.powerOff(knownNode(node));
   } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {
-    await ctx.power.powerOff(node);
+    await ctx.power.powerOff(knownNode(node));
   }
   const moved = await endRun(ctx, job, 'finish', { record });
   if (moved.ok) log.info('introspection finished');
