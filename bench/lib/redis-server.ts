@@ -60,3 +60,15 @@ export async function usedMemory(client: Redis): Promise<{ used: number; peak: n
   const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1]);
   return { used: field('used_memory'), peak: field('used_memory_peak') };
 }
+
+/** Calls per command from the text of INFO commandstats (`cmdstat_get:calls=3,usec=...`). */
+export function parseCommandStats(info: string): Record<string, number> {
+  const calls: Record<string, number> = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
+  return calls;
+}
+
+/** How many times the server has run each command so far. */
+export async function commandCalls(client: Redis): Promise<Record<string, number>> {
+  return parseCommandStats(await client.info('commandstats'));
+}

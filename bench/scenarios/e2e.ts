@@ -8,6 +8,7 @@ import path from 'node:path';
 import { nodeSpec } from '../../test/fixtures/fake-ironic.ts';
 import { selfCpuSeconds } from '../lib/processes.ts';
 import { profilerClockUs } from '../lib/profile.ts';
+import { commandCalls } from '../lib/redis-server.ts';
 import { readRuns, startRuns, verifyFinished, waitAllDone } from '../lib/runs.ts';
 import { startStack } from '../lib/stack.ts';
 import { round, summarize } from '../lib/stats.ts';
@@ -61,6 +62,7 @@ async function runOnce(ctx: ScenarioContext, workers: number) {
     stack.clearProblems();
     ctx.log(`${label}: starting ${n} runs`);
     const cpuBefore: Record<string, number> = { ...(await stack.cpu()), bench: selfCpuSeconds() };
+    const redisBefore = await commandCalls(stack.redis.client);
     const from = profilerClockUs();
     const start = await startRuns(stack.url, uuids, {
       concurrency: START_CONCURRENCY,
@@ -72,6 +74,7 @@ async function runOnce(ctx: ScenarioContext, workers: number) {
       label,
     });
     const cpuAfter = { ...(await stack.cpu()), bench: selfCpuSeconds() };
+    const redisAfter = await commandCalls(stack.redis.client);
     const to = profilerClockUs();
     const runs = await readRuns(stack.redis.client, stack.keys, uuids);
     const verdict = await verifyFinished(stack.url, uuids);
@@ -95,7 +98,22 @@ async function runOnce(ctx: ScenarioContext, workers: number) {
     const cpu = Object.fromEntries(
       Object.entries(cpuAfter).map(([k, v]) => [k, round(v - (cpuBefore[k] ?? 0), 2)]),
     );
-    return { workers, label, seconds, errors, start, verdict, mem, problems, profiles, cpu };
+    const redisCalls = Object.fromEntries(
+      Object.entries(redisAfter).map(([k, v]) => [k, v - (redisBefore[k] ?? 0)]),
+    );
+    return {
+      workers,
+      label,
+      seconds,
+      errors,
+      start,
+      verdict,
+      mem,
+      problems,
+      profiles,
+      cpu,
+      redisCalls,
+    };
   } catch (err) {
     await stack.stop().catch(() => undefined);
     throw err;
@@ -155,6 +173,19 @@ export const e2e: Scenario = {
           `(API, workers, Redis) ${round(serviceMsPerNode, 1)} ms per node, ` +
           `${Math.round((cores() * 1000) / serviceMsPerNode)} nodes/s if it had the cores to itself`,
       );
+      const redisPerNode = Object.entries(r.redisCalls)
+        .map(([k, v]) => [k, v / ctx.opts.nodes] as const)
+        .sort((a, b) => b[1] - a[1]);
+      notes.push(
+        `${r.label}: Redis commands per node: ${round(
+          redisPerNode.reduce((a, [, v]) => a + v, 0),
+          1,
+        )} in all (the bench's own progress polls, ZCARD, included); ` +
+          redisPerNode
+            .slice(0, 8)
+            .map(([k, v]) => `${k} ${round(v, 1)}`)
+            .join(', '),
+      );
       if (!valid) notes.push(`${r.label}: INVALID, errors: ${r.errors.join('; ')}`);
       notes.push(...r.problems, ...profileNotes(r.label, r.profiles));
       details[`workers-${workers}`] = {
@@ -164,6 +195,7 @@ export const e2e: Scenario = {
         byState: r.verdict.byState,
         startLatencyMs: startLatency,
         cpuSeconds: r.cpu,
+        redisCalls: r.redisCalls,
         cpuMsPerNode,
         serviceMsPerNode,
         memory: memoryDetails(r.mem),
