@@ -65,10 +65,9 @@ export async function startIntrospection(deps: ApiDeps, p: StartParams): Promise
   );
   // With new credentials requested the BMC cannot be reached yet: the operator powers the node on.
   const manageBoot = p.manageBoot && !credentials;
-  // Looked up while the power interface is validated: one Ironic round trip less for the caller.
-  // A failed validation still answers first; the lookup's own failure is then not waited for.
-  const lookup = Promise.all([resolveBmc(bmcHost(node), log), ironic.listPorts(node.uuid)]);
-  lookup.catch(() => undefined);
+  // The ports are read only after validation, not alongside it: with both in flight for many
+  // nodes, Debian's Ironic 21.4 stopped answering boot-device calls for good (npm run bench --
+  // --only real-ironic).
   if (manageBoot) {
     const { result, reason } = await ironic.validatePower(node.uuid);
     if (!result) {
@@ -77,7 +76,10 @@ export async function startIntrospection(deps: ApiDeps, p: StartParams): Promise
       );
     }
   }
-  const [bmc, ports] = await lookup;
+  const [bmc, ports] = await Promise.all([
+    resolveBmc(bmcHost(node), log),
+    ironic.listPorts(node.uuid),
+  ]);
   const macs = [
     ...new Set(ports.map((port) => normalizeMac(port.address)).filter((m) => m !== null)),
   ];
