@@ -65,9 +65,9 @@ export async function startIntrospection(deps: ApiDeps, p: StartParams): Promise
   );
   // With new credentials requested the BMC cannot be reached yet: the operator powers the node on.
   const manageBoot = p.manageBoot && !credentials;
-  // The ports are read only after validation, not alongside it: with both in flight for many
-  // nodes, Debian's Ironic 21.4 stopped answering boot-device calls for good (npm run bench --
-  // --only real-ironic).
+  // The ports are read only after validation, not alongside it: with both in flight for 50 nodes,
+  // Debian's Ironic 21.4 stopped answering boot-device calls for good, in two runs of two of
+  // `npm run bench -- --only real-ironic`.
   if (manageBoot) {
     const { result, reason } = await ironic.validatePower(node.uuid);
     if (!result) {
