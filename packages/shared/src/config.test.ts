@@ -28,6 +28,8 @@ describe('loadConfig', () => {
     ['ADD_PORTS', 'some'],
     ['OVERWRITE_EXISTING', 'maybe'],
     ['INTROSPECTION_TIMEOUT_S', '-1'],
+    ['IRONIC_API_VERSION', '1.6'],
+    ['IRONIC_API_VERSION', 'latest'],
   ])('stops on a bad %s, naming the variable and the value', (name, value) => {
     let error: unknown;
     try {

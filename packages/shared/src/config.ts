@@ -62,10 +62,14 @@ export const ConfigSchema = z.object({
     .default('{inspector}'),
   /** Ironic API endpoint. Default http://127.0.0.1:6385. */
   IRONIC_URL: url('http://127.0.0.1:6385'),
-  /** Microversion sent to Ironic. Default 1.46. */
+  /**
+   * Microversion sent to Ironic, at least 1.19 (ports' `pxe_enabled`; reads also use `fields`,
+   * from 1.8). Default 1.46.
+   */
   IRONIC_API_VERSION: z
     .string()
     .regex(/^1\.\d+$/, 'expected 1.N')
+    .refine((v) => Number(v.slice(2)) >= 19, 'expected 1.19 or later')
     .default('1.46'),
   /** Timeout of one Ironic HTTP call in milliseconds. Default 10000. */
   IRONIC_TIMEOUT_MS: int(10_000, 1),
