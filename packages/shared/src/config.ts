@@ -68,7 +68,7 @@ export const ConfigSchema = z.object({
    */
   IRONIC_API_VERSION: z
     .string()
-    .regex(/^1\.\d+$/, 'expected 1.N')
+    .regex(/^1\.\d+$/, { error: 'expected 1.N', abort: true })
     .refine((v) => Number(v.slice(2)) >= 19, 'expected 1.19 or later')
     .default('1.46'),
   /** Timeout of one Ironic HTTP call in milliseconds. Default 10000. */
