@@ -25,6 +25,7 @@ ${extraFlags.map((f) => `  --${f.padEnd(23)}also run the opt-in ${f} scenario`).
   --workers LIST           worker process counts of the end-to-end runs (default 1,2,4)
   --burst-nodes N          callbacks in the burst (default 5000)
   --burst-concurrency N    callbacks in flight (default 200)
+  --burst-new-connections  each callback on a new connection, as ramdisks post (default: keep-alive)
   --reads-seconds S        length of the status-read run (default 10)
   --reads-connections N    connections of the status-read run (default 64)
   --real-ironic-nodes N    nodes of the real-Ironic run (default 50)
@@ -49,6 +50,7 @@ function parse(argv: string[]): { opts: BenchOptions; chosen: string[] } | null 
       workers: { type: 'string', default: '1,2,4' },
       'burst-nodes': { type: 'string', default: '5000' },
       'burst-concurrency': { type: 'string', default: '200' },
+      'burst-new-connections': { type: 'boolean', default: false },
       'reads-seconds': { type: 'string', default: '10' },
       'reads-connections': { type: 'string', default: '64' },
       'real-ironic-nodes': { type: 'string', default: '50' },
@@ -88,6 +90,7 @@ function parse(argv: string[]): { opts: BenchOptions; chosen: string[] } | null 
       workers: values.workers.split(',').map((w) => positiveInt('workers', w.trim())),
       burstNodes: positiveInt('burst-nodes', values['burst-nodes']),
       burstConcurrency: positiveInt('burst-concurrency', values['burst-concurrency']),
+      burstNewConnections: values['burst-new-connections'],
       readsSeconds: positiveInt('reads-seconds', values['reads-seconds']),
       readsConnections: positiveInt('reads-connections', values['reads-connections']),
       realIronicNodes: positiveInt('real-ironic-nodes', values['real-ironic-nodes']),

@@ -2,6 +2,7 @@
  * Callback burst: thousands of nodes already waiting (started without boot),
  * then every ramdisk posts its data at once, at a fixed concurrency.
  */
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -10,14 +11,107 @@ import { buildRamdiskData } from '../../test/fixtures/ramdisk-sim.ts';
 import { cpuSnapshot, othersShare } from '../lib/machine-load.ts';
 import { selfCpuSeconds } from '../lib/processes.ts';
 import { profilerClockUs } from '../lib/profile.ts';
-import { readRuns, seedWaiting, verifyFinished, waitAllDone } from '../lib/runs.ts';
+import { pool, readRuns, seedWaiting, verifyFinished, waitAllDone } from '../lib/runs.ts';
 import { startStack } from '../lib/stack.ts';
-import { round, tally } from '../lib/stats.ts';
+import { percentile, round, tally } from '../lib/stats.ts';
 import { memoryDetails, problemNotes, profileNotes, rssFigures, stackProfiles } from './common.ts';
 import type { Scenario, ScenarioResult } from './types.ts';
 
 export const BURST_TARGET = { p99Ms: 100 };
 const WORKERS = 2;
+
+interface BurstLoad {
+  latency: { p50: number; p97_5: number; p99: number; max: number };
+  /** Connections that failed or timed out. */
+  errors: number;
+  timeouts: number;
+}
+
+type OnAnswer = (status: number, body: string) => void;
+
+/** Keep-alive connections, each posting callback after callback: autocannon. */
+async function keepAliveLoad(
+  url: string,
+  bodies: string[],
+  connections: number,
+  onAnswer: OnAnswer,
+): Promise<BurstLoad> {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    amount: bodies.length,
+    timeout: 60,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/continue',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+        onResponse: onAnswer,
+      },
+    ],
+  });
+  return { latency: result.latency, errors: result.errors, timeouts: result.timeouts };
+}
+
+/**
+ * Each callback on a connection of its own, as ramdisks post: every callback
+ * waits for the API to accept a connection (one per turn of Node's event loop).
+ */
+async function newConnectionLoad(
+  url: string,
+  bodies: string[],
+  concurrency: number,
+  onAnswer: OnAnswer,
+): Promise<BurstLoad> {
+  let errors = 0;
+  let timeouts = 0;
+  const target = new URL('/v1/continue', url);
+  const latencies = await pool(bodies, concurrency, async (body) => {
+    const t = performance.now();
+    await new Promise<void>((resolve) => {
+      const req = http.request(
+        target,
+        {
+          method: 'POST',
+          agent: false,
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+          timeout: 60_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            onAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+            resolve();
+          });
+        },
+      );
+      req.on('timeout', () => {
+        timeouts++;
+        req.destroy(new Error('timed out'));
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+    return performance.now() - t;
+  });
+  const sorted = latencies.sort((a, b) => a - b);
+  const at = (p: number) => Math.round(percentile(sorted, p));
+  return {
+    latency: { p50: at(50), p97_5: at(97.5), p99: at(99), max: at(100) },
+    errors,
+    timeouts,
+  };
+}
 
 export const callbackBurst: Scenario = {
   name: 'callback-burst',
@@ -42,7 +136,6 @@ export const callbackBurst: Scenario = {
       const bodies = specs.map((s) => JSON.stringify(buildRamdiskData(s)));
 
       ctx.log(`${n} callbacks at concurrency ${connections}`);
-      let next = 0;
       const accepted = new Map<string, number>();
       const refused: string[] = [];
       const cpuBefore: Record<string, number> = {
@@ -52,28 +145,17 @@ export const callbackBurst: Scenario = {
       const machineBefore = await cpuSnapshot();
       const burstStart = Date.now();
       const from = profilerClockUs();
-      const result = await autocannon({
-        url: stack.url,
-        connections,
-        amount: n,
-        timeout: 60,
-        requests: [
-          {
-            method: 'POST',
-            path: '/v1/continue',
-            headers: { 'content-type': 'application/json', accept: 'application/json' },
-            setupRequest: (req) => ({ ...req, body: bodies[next++ % n] }),
-            onResponse: (status, body) => {
-              if (status === 200) {
-                const uuid = (JSON.parse(body) as { uuid: string }).uuid;
-                accepted.set(uuid, (accepted.get(uuid) ?? 0) + 1);
-              } else {
-                refused.push(`${status} ${body.slice(0, 200)}`);
-              }
-            },
-          },
-        ],
-      });
+      const onAnswer: OnAnswer = (status, body) => {
+        if (status === 200) {
+          const uuid = (JSON.parse(body) as { uuid: string }).uuid;
+          accepted.set(uuid, (accepted.get(uuid) ?? 0) + 1);
+        } else {
+          refused.push(`${status} ${body.slice(0, 200)}`);
+        }
+      };
+      const result = ctx.opts.burstNewConnections
+        ? await newConnectionLoad(stack.url, bodies, connections, onAnswer)
+        : await keepAliveLoad(stack.url, bodies, connections, onAnswer);
       const burstEnd = Date.now();
       const cpuAtBurstEnd: Record<string, number> = {
         ...(await stack.cpu()),
@@ -174,7 +256,11 @@ export const callbackBurst: Scenario = {
             `${BURST_TARGET.p99Ms} ms needs over ${Math.round((connections * 1000) / BURST_TARGET.p99Ms)} callbacks/s`,
           `${n} nodes started with manage_boot=false, then ${n} ramdisk posts (${Math.round(
             bodies.reduce((a, b) => a + b.length, 0) / n,
-          )} B each) over ${connections} connections in ${round((burstEnd - burstStart) / 1000, 2)} s; ` +
+          )} B each) ${
+            ctx.opts.burstNewConnections
+              ? `${connections} at a time, each on a new connection (as ramdisks post),`
+              : `over ${connections} keep-alive connections`
+          } in ${round((burstEnd - burstStart) / 1000, 2)} s; ` +
             `${WORKERS} workers processed them meanwhile; latency p97.5 ${result.latency.p97_5} ms, max ${result.latency.max} ms`,
           ...(valid ? [] : [`INVALID: ${errors.join('; ')}`]),
           ...problems,
@@ -183,6 +269,7 @@ export const callbackBurst: Scenario = {
         details: {
           nodes: n,
           connections,
+          newConnections: ctx.opts.burstNewConnections,
           workers: WORKERS,
           burstSeconds: (burstEnd - burstStart) / 1000,
           apiMsPerCallback,

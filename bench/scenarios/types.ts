@@ -34,6 +34,8 @@ export interface BenchOptions {
   workers: number[];
   burstNodes: number;
   burstConcurrency: number;
+  /** Each callback on a connection of its own, as ramdisks post, instead of keep-alive ones. */
+  burstNewConnections: boolean;
   readsSeconds: number;
   readsConnections: number;
   realIronicNodes: number;
