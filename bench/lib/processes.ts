@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT } from '../../test/helpers/processes.ts';
+import { ROOT, lineSplitter } from '../../test/helpers/processes.ts';
 
 export { ROOT, freePort, waitUntil } from '../../test/helpers/processes.ts';
 
@@ -58,33 +58,33 @@ export function spawnLogged(
   let recent: string[] = [];
   let problemCount = 0;
   const scan = (stream: 'out' | 'err') => {
-    let partial = '';
-    return (chunk: Buffer) => {
-      log.write(chunk);
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line) continue;
-        if (waiters.size) {
-          recent.push(line);
-          if (recent.length > 20) recent = recent.slice(-20);
-          for (const w of [...waiters]) {
-            if (w.re.test(line)) {
-              waiters.delete(w);
-              w.resolve(line);
-            }
+    const lines = lineSplitter((line) => {
+      if (waiters.size) {
+        recent.push(line);
+        if (recent.length > 20) recent = recent.slice(-20);
+        for (const w of [...waiters]) {
+          if (w.re.test(line)) {
+            waiters.delete(w);
+            w.resolve(line);
           }
         }
-        const problem = PINO_PROBLEM.test(line) || (stream === 'err' && !line.startsWith('{'));
-        if (problem) {
-          problemCount++;
-          if (problems.length < PROBLEM_CAP) problems.push(line);
-        }
       }
-    };
+      const problem = PINO_PROBLEM.test(line) || (stream === 'err' && !line.startsWith('{'));
+      if (problem) {
+        problemCount++;
+        if (problems.length < PROBLEM_CAP) problems.push(line);
+      }
+    });
+    const source = stream === 'out' ? child.stdout! : child.stderr!;
+    source.setEncoding('utf8');
+    source.on('data', (text: string) => {
+      log.write(text);
+      lines.push(text);
+    });
+    source.on('end', () => lines.end());
   };
-  child.stdout!.on('data', scan('out'));
-  child.stderr!.on('data', scan('err'));
+  scan('out');
+  scan('err');
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       log.end();

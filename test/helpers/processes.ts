@@ -29,6 +29,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Calls `onLine` with each whole line of a text stream. A pipe hands over what
+ * is there, so a line often arrives in two chunks: the part after the last
+ * newline waits for the rest.
+ */
+export function lineSplitter(onLine: (line: string) => void): {
+  push(text: string): void;
+  end(): void;
+} {
+  let partial = '';
+  return {
+    push(text) {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line) onLine(line);
+    },
+    end() {
+      if (partial) onLine(partial);
+      partial = '';
+    },
+  };
+}
+
 export interface ServiceProcess {
   child: ChildProcess;
   /** Every line the process printed, stdout and stderr. */
@@ -52,22 +75,24 @@ export function startService(
   });
   const output: string[] = [];
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
-  const onData = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line) continue;
-      output.push(line);
-      for (const w of [...waiters]) {
-        if (w.re.test(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
+  const onLine = (line: string) => {
+    output.push(line);
+    for (const w of [...waiters]) {
+      if (w.re.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
       }
     }
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.setEncoding('utf8');
+    const lines = lineSplitter(onLine);
+    stream.on('data', (text: string) => lines.push(text));
+    stream.on('end', () => lines.end());
+  }
+  // 'close', not 'exit': only then has every line the process printed been read.
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('close', (code) => resolve(code)),
   );
   return {
     child,
