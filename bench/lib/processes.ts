@@ -85,8 +85,9 @@ export function spawnLogged(
   };
   scan('out');
   scan('err');
+  // 'close', not 'exit': only then has all the output been read, and the log can end.
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       log.end();
       resolve(code);
     }),

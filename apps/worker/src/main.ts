@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const connections = openConnections(config, 'worker', logger);
   const ctx = createWorkerContext(config, logger, connections);
   // Listen before taking jobs: a worker its orchestrator cannot probe should not start.
-  const ops = await startWorkerOps(ctx, Object.values(connections)).catch((err: Error) => {
+  const ops = await startWorkerOps(ctx, connections).catch((err: Error) => {
     logger.fatal(err.message);
     process.exit(1);
   });

@@ -1,4 +1,5 @@
 import type { Config } from './config.ts';
+import { pingRedis } from './health.ts';
 import { ironicClientFromConfig, type IronicClient } from './ironic/client.ts';
 import type { Logger } from './logger.ts';
 import { Metrics, queueCountsOf } from './metrics.ts';
@@ -26,6 +27,14 @@ export function openConnections(
     client.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   }
   return connections;
+}
+
+/** Rejects, saying why, unless every connection answers PING within `timeoutMs`: for readiness. */
+export async function pingConnections(
+  connections: ServiceConnections,
+  timeoutMs: number,
+): Promise<void> {
+  await Promise.all(Object.values(connections).map((client) => pingRedis(client, timeoutMs)));
 }
 
 export async function closeConnections(connections: ServiceConnections): Promise<void> {

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { coerceError, pingRedis } from '@inspector/shared';
+import { coerceError, pingConnections } from '@inspector/shared';
 import type { ApiDeps } from '../deps.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -23,9 +23,7 @@ export function opsRoutes(deps: ApiDeps): Router {
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     try {
-      await Promise.all(
-        Object.values(deps.connections).map((client) => pingRedis(client, READY_TIMEOUT_MS)),
-      );
+      await pingConnections(deps.connections, READY_TIMEOUT_MS);
       ctx.body = { status: 'ok' };
     } catch (err) {
       // Answered here, not thrown: a probe every few seconds must not log an error each time.

@@ -1,8 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Job, Worker } from 'bullmq';
-import type { RedisClient } from '@inspector/shared';
-import { coerceError, pingRedis, withTimeout, type Metrics } from '@inspector/shared';
+import {
+  coerceError,
+  pingConnections,
+  withTimeout,
+  type Metrics,
+  type ServiceConnections,
+} from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 
 /** How long a readiness probe waits for Redis before it answers 503. */
@@ -42,7 +47,7 @@ function observeJobs(worker: Worker, metrics: Metrics): void {
  */
 async function notReady(
   workers: Worker[],
-  connections: readonly RedisClient[],
+  connections: ServiceConnections,
   isStopping: boolean,
 ): Promise<string | null> {
   if (isStopping) return 'The worker is shutting down';
@@ -65,7 +70,7 @@ async function notReady(
     }
   }
   try {
-    await Promise.all(connections.map((c) => pingRedis(c, READY_TIMEOUT_MS)));
+    await pingConnections(connections, READY_TIMEOUT_MS);
   } catch (err) {
     return coerceError(err).message;
   }
@@ -85,7 +90,7 @@ const failure = (res: ServerResponse, status: number, message: string) =>
 /** Starts the server on WORKER_HTTP_HOST:WORKER_HTTP_PORT; rejects when it cannot listen. */
 export async function startWorkerOps(
   ctx: WorkerContext,
-  connections: readonly RedisClient[],
+  connections: ServiceConnections,
 ): Promise<WorkerOps> {
   const { config, logger, metrics } = ctx;
   let workers: Worker[] = [];

@@ -49,8 +49,6 @@ export const NodeRecordSchema = z.object({
 });
 export type NodeRecord = z.infer<typeof NodeRecordSchema>;
 
-const STATUS_FIELDS = ['uuid', 'state', 'started_at', 'finished_at', 'error'] as const;
-
 /** What a status answer shows of a run: the part of its record a status read fetches. */
 export const NodeStatusSchema = NodeRecordSchema.pick({
   uuid: true,
@@ -60,6 +58,7 @@ export const NodeStatusSchema = NodeRecordSchema.pick({
   error: true,
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
+const STATUS_FIELDS = Object.keys(NodeStatusSchema.shape) as (keyof NodeStatus)[];
 
 export interface StartRequest {
   uuid: string;
