@@ -35,6 +35,33 @@ export interface SpawnOptions {
   logDir: string;
 }
 
+const running = new Set<ChildProcess>();
+let reaping = false;
+
+/**
+ * Keeps `child` from outliving the bench: when the bench dies (an exception, SIGINT or SIGTERM
+ * sent to it alone, a closed stdout pipe), its services would otherwise run on, orphaned.
+ */
+export function reapOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (reaping) return;
+  reaping = true;
+  const reap = () => {
+    for (const c of running) c.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      reap();
+      process.exit(code);
+    });
+  }
+}
+
 /** Spawns a command, tees its output to `<logDir>/<name>.log` and watches for problem lines. */
 export function spawnLogged(
   name: string,
@@ -51,6 +78,7 @@ export function spawnLogged(
   // A command that cannot start reports it here; its missing pid says so below.
   child.on('error', () => undefined);
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
+  reapOnExit(child);
   const logFile = path.join(opts.logDir, `${name}.log`);
   const log = createWriteStream(logFile);
   const problems: string[] = [];

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { redisServerInstalled, spawnRedisServer } from '../../scripts/lib/redis-server.ts';
-import { freePort } from './processes.ts';
+import { freePort, reapOnExit } from './processes.ts';
 
 export interface BenchRedis {
   url: string;
@@ -35,6 +35,7 @@ export async function startRedis(logDir: string): Promise<BenchRedis> {
       persistence: 'off',
       stdio: ['ignore', log, log],
     });
+    reapOnExit(child);
     const url = `redis://127.0.0.1:${port}`;
     const client = new Redis(url, { maxRetriesPerRequest: null, connectionName: 'bench' });
     const exited = new Promise((r) => child.once('exit', r));
