@@ -86,6 +86,16 @@ describe('POST /v1/introspection/<node> and the whole flow', () => {
     expect(created?.pxe_enabled).toBe(true);
   });
 
+  it('introspects a node whose UUID is not RFC 4122, as SMBIOS-derived ids often are', async () => {
+    // Version nibble 0 and variant nibble 0: a UUID to Ironic, not to a strict RFC 4122 check.
+    const uuid = '00000000-0000-0000-0000-ac1f6b123456';
+    stack.ironic.addNode({ index: 211, uuid });
+    const started = await api(stack, 'POST', `/v1/introspection/${uuid.toUpperCase()}`);
+    expect(started).toMatchObject({ status: 202, body: {} });
+    expect(await finished(uuid)).toMatchObject({ uuid, state: 'finished', error: null });
+    expect(stack.ironic.node(uuid)!.properties).toMatchObject({ cpus: '8' });
+  });
+
   it('stores processed and unprocessed data', async () => {
     const spec = nodeSpec(2);
     await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
@@ -272,6 +282,31 @@ describe('POST /v1/continue', () => {
     );
     expect(file).toMatch(/\.tar\.gz$/);
     expect(await readFile(path.join(logsDir, file), 'utf8')).toBe('journal: disk on fire');
+  });
+});
+
+describe('ramdisk logs', () => {
+  const logFile = (uuid: string) =>
+    waitUntil('log file', async () => (await readdir(logsDir)).find((f) => f.startsWith(uuid)));
+
+  it('are written out when processing fails, and leave Redis', async () => {
+    const spec = nodeSpec(12);
+    stack.onBoot = () => ({ logs: 'journal: patch refused' });
+    stack.ironic.faults.add({ node: spec.uuid, method: 'PATCH', status: 400 });
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    expect(await finished(spec.uuid)).toMatchObject({ state: 'error' });
+    const file = await logFile(spec.uuid);
+    expect(await readFile(path.join(logsDir, file), 'utf8')).toBe('journal: patch refused');
+    expect(await stack.store.getLogs(spec.uuid)).toBeNull();
+  });
+
+  it('of a finished run leave Redis without a file', async () => {
+    const spec = nodeSpec(13);
+    stack.onBoot = () => ({ logs: 'journal: all good' });
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    expect(await finished(spec.uuid)).toMatchObject({ state: 'finished' });
+    expect(await stack.store.getLogs(spec.uuid)).toBeNull();
+    expect((await readdir(logsDir)).filter((f) => f.startsWith(spec.uuid))).toEqual([]);
   });
 });
 

@@ -72,4 +72,18 @@ describe('timeout and status retention', () => {
     ).toBeUndefined();
     expect(await timeouts.getDelayedCount()).toBe(0);
   });
+
+  it('without RAMDISK_LOGS_DIR, ramdisk logs are never kept in Redis', async () => {
+    const spec = nodeSpec(2);
+    stack.onBoot = () => ({ logs: 'x'.repeat(100_000) });
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    await waitUntil('waiting for processing', async () =>
+      (await stack.store.getRaw(spec.uuid)) ? true : null,
+    );
+    expect(await redis.exists(stack.store.keys.logs(spec.uuid))).toBe(0);
+    await waitUntil('finished', async () =>
+      (await stack.store.get(spec.uuid))?.state === 'finished' ? true : null,
+    );
+    expect(await redis.exists(stack.store.keys.logs(spec.uuid))).toBe(0);
+  });
 });

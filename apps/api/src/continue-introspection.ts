@@ -90,24 +90,26 @@ export async function continueIntrospection(
 
   const job = { node: uuid, gen: record.gen, reqId: record.req_id };
   const raw = JSON.stringify(rest);
+  // Logs wait in Redis only for a worker to write them out: without a directory, nothing would.
+  const kept = deps.config.RAMDISK_LOGS_DIR ? (logs ?? undefined) : undefined;
   if (failures.length) {
     const error = failures.join('\n');
     const moved = await deps.store.transition(uuid, record.gen, 'error', {
       error,
       raw,
-      logs: logs ?? undefined,
+      logs: kept,
       record,
     });
     if (!moved.ok) throw notWaiting(moved.state);
     nodeLog.warn({ failures }, 'ramdisk data refused');
     await deps.queues.cancelTimeout(job);
-    if (logs) await deps.queues.add('ramdisk-logs', { ...job, outcome: 'error' });
+    if (kept) await deps.queues.add('ramdisk-logs', job);
     throw new BadRequest(`${FAILURES_HEADER} for node ${uuid}:\n${error}`);
   }
 
   const moved = await deps.store.transition(uuid, record.gen, 'process', {
     raw,
-    logs: logs ?? undefined,
+    logs: kept,
     record,
   });
   if (!moved.ok) throw notWaiting(moved.state);

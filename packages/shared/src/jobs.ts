@@ -34,16 +34,13 @@ export const JOBS_TO_QUEUE = {
 
 /** A job about one run of one node: ids only, never secrets or data. */
 export const NodeJobSchema = z.object({
-  node: z.uuid(),
+  // Any 8-4-4-4-12 hex id, as Ironic takes: z.uuid() refuses the non-RFC-4122 ones that nodes
+  // named after their SMBIOS UUID often carry.
+  node: z.guid(),
   gen: z.number().int().positive(),
   reqId: z.string().max(200),
 });
 export type NodeJob = z.infer<typeof NodeJobSchema>;
-
-export const RamdiskLogsJobSchema = NodeJobSchema.extend({
-  outcome: z.enum(['error', 'success']),
-});
-export type RamdiskLogsJob = z.infer<typeof RamdiskLogsJobSchema>;
 
 export const CleanupJobSchema = z.object({});
 
@@ -53,7 +50,7 @@ export const JOB_SCHEMAS = {
   process: NodeJobSchema,
   reapply: NodeJobSchema,
   timeout: NodeJobSchema,
-  'ramdisk-logs': RamdiskLogsJobSchema,
+  'ramdisk-logs': NodeJobSchema,
   cleanup: CleanupJobSchema,
 } as const satisfies Record<JobName, z.ZodType>;
 

@@ -17,7 +17,7 @@ const LinkSchema = z.object({ rel: z.string(), href: z.string() });
 
 export const StatusSchema = z
   .object({
-    uuid: z.uuid(),
+    uuid: z.guid(),
     state: StateSchema,
     finished: z.boolean(),
     error: z.string().nullable(),
@@ -31,7 +31,7 @@ export const StatusListSchema = z.object({ introspection: z.array(StatusSchema) 
 
 export const ContinueReplySchema = z
   .object({
-    uuid: z.uuid(),
+    uuid: z.guid(),
     ipmi_setup_credentials: z.literal(true).optional(),
     ipmi_username: z.string().optional(),
     ipmi_password: z.string().optional(),

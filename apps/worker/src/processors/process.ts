@@ -20,7 +20,6 @@ import { endRun } from '../end-run.ts';
 import { runNodeJob, type NodeJobScope } from '../node-job.ts';
 import { knownNode } from '../power/power-driver.ts';
 import { processedDocument } from './processed-document.ts';
-import { saveRamdiskLogs } from './ramdisk-logs.ts';
 
 /** How the credential check is retried: upstream's 10 tries, 3 s apart. */
 export interface CredentialCheckPolicy {
@@ -130,7 +129,6 @@ async function processStoredData(
   checkProvisionState(node);
   await applyPlan(ctx, node, data, hookCtx, log);
   await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
-  if (ctx.config.ALWAYS_STORE_RAMDISK_LOGS) await saveRamdiskLogs(ctx, job.node);
 
   if (powerActions && record.new_ipmi_username) {
     node = await setCredentials(ctx, node, record, data, policy, log);

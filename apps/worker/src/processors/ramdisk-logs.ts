@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { RamdiskLogsJobSchema } from '@inspector/shared';
+import { NodeJobSchema } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 
 /** `<uuid>_<UTC time>.tar.gz`; the uuid was validated, so the name cannot leave the directory. */
@@ -28,8 +28,22 @@ export async function saveRamdiskLogs(
   return file;
 }
 
+/**
+ * A run has ended: its ramdisk logs are written out when `keep` (a failed run, or every run
+ * with ALWAYS_STORE_RAMDISK_LOGS), and leave Redis either way.
+ */
+export async function settleRamdiskLogs(
+  ctx: WorkerContext,
+  uuid: string,
+  keep: boolean,
+): Promise<string | null> {
+  const file = keep ? await saveRamdiskLogs(ctx, uuid) : null;
+  if (!file) await ctx.store.deleteLogs(uuid);
+  return file;
+}
+
 export async function ramdiskLogs(ctx: WorkerContext, bullJob: Job): Promise<void> {
-  const job = RamdiskLogsJobSchema.parse(bullJob.data);
+  const job = NodeJobSchema.parse(bullJob.data);
   const file = await saveRamdiskLogs(ctx, job.node);
   if (file) ctx.logger.info({ node: job.node, reqId: job.reqId, file }, 'ramdisk logs stored');
 }

@@ -73,13 +73,15 @@ end
 return {'ok', state}
 `;
 
-/** KEYS: node, target. ARGV: gen, value, ttl ms ('' for none). Writes target only for the current run. */
+/**
+ * KEYS: node, target. ARGV: gen, value. Writes target only for the current run; a run that ended
+ * meanwhile (a timeout during processing) gives target its status's remaining lifetime, as its
+ * other data has, instead of leaving it to outlive the status.
+ */
 export const SET_IF_GEN = `
 if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-else
-  redis.call('SET', KEYS[2], ARGV[2])
-end
+redis.call('SET', KEYS[2], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 `;

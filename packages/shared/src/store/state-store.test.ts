@@ -76,6 +76,22 @@ describe('StateStore (real Redis)', () => {
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
+  it('processed data is written for the current run only, and expires with an ended run', async () => {
+    const { gen } = await start();
+    await store.transition(uuid, gen, 'wait');
+    await store.transition(uuid, gen, 'process', { raw: '{}' });
+    expect(await store.setProcessed(uuid, gen, '{"a":1}')).toBe(true);
+    expect(await redis.pttl(store.keys.processed(uuid))).toBe(-1);
+    expect(await store.setProcessed(uuid, gen + 1, '{"stale":1}')).toBe(false);
+    expect(await store.getProcessed(uuid)).toBe('{"a":1}');
+    // A timeout ends the run while the worker is still processing: its late write must expire too.
+    await store.transition(uuid, gen, 'timeout', { error: 'timeout' });
+    expect(await store.setProcessed(uuid, gen, '{"a":2}')).toBe(true);
+    const ttl = await redis.pttl(store.keys.processed(uuid));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
   it("with the caller's record: frees the lookup index, and still refuses a restarted run", async () => {
     const { gen } = await start();
     const first = (await store.get(uuid))!;

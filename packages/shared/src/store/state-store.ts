@@ -311,14 +311,8 @@ export class StateStore {
   async setProcessed(uuid: string, gen: number, json: string): Promise<boolean> {
     const k = this.keys;
     return (
-      (await this.#redis.inspectorSetIfGen(2, k.node(uuid), k.processed(uuid), gen, json, '')) === 1
+      (await this.#redis.inspectorSetIfGen(2, k.node(uuid), k.processed(uuid), gen, json)) === 1
     );
-  }
-
-  /** Writes new unprocessed data only if `gen` is still the node's current run. */
-  async setRaw(uuid: string, gen: number, json: string): Promise<boolean> {
-    const k = this.keys;
-    return (await this.#redis.inspectorSetIfGen(2, k.node(uuid), k.raw(uuid), gen, json, '')) === 1;
   }
 
   /** The new IPMI password of the run `gen`, while that run needs it. */
