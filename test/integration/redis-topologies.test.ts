@@ -7,7 +7,13 @@ import { promisify } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StateStore, createRedis, createRedisClient, type RedisClient } from '@inspector/shared';
+import {
+  StateStore,
+  createRedis,
+  createRedisClient,
+  isRedisUnavailable,
+  type RedisClient,
+} from '@inspector/shared';
 import { freePort, waitUntil } from '../helpers/processes.ts';
 import { testPrefix } from '../helpers/redis.ts';
 
@@ -152,6 +158,30 @@ describe('Redis Cluster (three masters)', () => {
       await expect(queue.add('introspect', {})).rejects.toThrow(/CROSSSLOT/);
     } finally {
       await queue.close();
+    }
+  });
+
+  it('reports an unreachable or not yet ready Cluster as Redis unavailable, not as a bug', async () => {
+    const gone = createRedisClient(`redis-cluster://127.0.0.1:${await freePort()}`, 'api');
+    // The API's connections queue nothing offline: a command before the client is ready fails.
+    const early = createRedisClient(url, 'api');
+    try {
+      for (const client of [gone, early]) client.on('error', () => undefined);
+      const errors = await Promise.all(
+        [gone.get('x'), early.get('x')].map((p) =>
+          p.then(
+            () => null,
+            (e: Error) => e,
+          ),
+        ),
+      );
+      for (const err of errors) {
+        expect(err?.message).toMatch(/Cluster isn't ready|None of startup nodes is available/);
+        expect(isRedisUnavailable(err)).toBe(true);
+      }
+    } finally {
+      gone.disconnect();
+      early.disconnect();
     }
   });
 

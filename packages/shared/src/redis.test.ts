@@ -1,3 +1,4 @@
+import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 import { IronicError } from './ironic/client.ts';
@@ -117,6 +118,7 @@ describe('isRedisUnavailable', () => {
       'Connection is closed.',
       'connect ECONNREFUSED 127.0.0.1:6379',
       'Command timed out',
+      (new MaxRetriesPerRequestError(1) as Error).message,
     ]) {
       expect(isRedisUnavailable(new Error(message)), message).toBe(true);
     }

@@ -230,8 +230,29 @@ export function createRedis(
   }
 }
 
-const REDIS_DOWN =
-  /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|Command timed out|connect ETIMEDOUT|LOADING/;
+// ioredis reports these as plain Errors, told apart by their messages only; Cluster clients have
+// their own, and a Cluster the API cannot reach is as unavailable as a server it cannot.
+const REDIS_DOWN = new RegExp(
+  [
+    "Stream isn't writeable",
+    'Connection is closed',
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'max retries per request',
+    'Command timed out',
+    'LOADING',
+    "Cluster isn't ready",
+    'Cluster is disconnect',
+    'None of startup nodes is available',
+    'Failed to refresh slots cache',
+    'Too many Cluster redirections',
+    'CLUSTERDOWN',
+    'Node is disconnected',
+    'All sentinels are unreachable',
+  ].join('|'),
+  'i',
+);
 
 /**
  * Whether an error means Redis cannot be reached right now (as opposed to a bug). Ours
