@@ -16,6 +16,7 @@ import {
 } from '@inspector/shared';
 import { describeJsonType } from './body.ts';
 import type { ApiDeps } from './deps.ts';
+import { enqueueForRun } from './enqueue-for-run.ts';
 
 export interface ContinueReply {
   uuid: string;
@@ -103,7 +104,14 @@ export async function continueIntrospection(
     if (!moved.ok) throw notWaiting(moved.state);
     nodeLog.warn({ failures }, 'ramdisk data refused');
     await deps.queues.cancelTimeout(job);
-    if (kept) await deps.queues.add('ramdisk-logs', job);
+    if (kept) {
+      // The run has ended either way: a failure here costs the logs, not the ramdisk's answer.
+      await deps.queues
+        .add('ramdisk-logs', job)
+        .catch((err: Error) =>
+          nodeLog.warn({ err: err.message }, 'could not queue the ramdisk logs'),
+        );
+    }
     throw new BadRequest(`${FAILURES_HEADER} for node ${uuid}:\n${error}`);
   }
 
@@ -113,7 +121,7 @@ export async function continueIntrospection(
     record,
   });
   if (!moved.ok) throw notWaiting(moved.state);
-  await deps.queues.add('process', job);
+  await enqueueForRun(deps, job, 'processing', () => deps.queues.add('process', job));
   nodeLog.info({ gen: record.gen }, 'ramdisk data accepted');
 
   if (!record.new_ipmi_username) return { uuid };

@@ -10,6 +10,7 @@ import {
 } from '@inspector/shared';
 import { checkCredentialRequest } from './credentials.ts';
 import type { ApiDeps } from './deps.ts';
+import { enqueueForRun } from './enqueue-for-run.ts';
 import { fetchNode } from './node-ident.ts';
 
 export interface StartParams {
@@ -97,15 +98,9 @@ export async function startIntrospection(deps: ApiDeps, p: StartParams): Promise
     credentials: credentials ?? undefined,
   });
   const job = { node: node.uuid, gen, reqId: p.reqId };
-  try {
+  await enqueueForRun(deps, job, 'introspection', async () => {
     await queues.scheduleTimeout(job);
     await queues.add('introspect', job);
-  } catch (err) {
-    // Without its jobs the run would wait for nothing: end it now, best effort.
-    await store
-      .transition(node.uuid, gen, 'error', { error: 'Failed to enqueue the introspection job' })
-      .catch(() => undefined);
-    throw err;
-  }
+  });
   log.info({ gen, bmc, macs: macs.length, manageBoot }, 'introspection started');
 }

@@ -11,6 +11,7 @@ import {
 import { readJson } from '../body.ts';
 import { parseRamdiskBody } from '../continue-introspection.ts';
 import type { ApiDeps } from '../deps.ts';
+import { enqueueForRun } from '../enqueue-for-run.ts';
 import { resolveUuid } from '../node-ident.ts';
 import { startIntrospection } from '../start-introspection.ts';
 import { selfUrl, statusView } from '../status-view.ts';
@@ -116,7 +117,8 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
           : `Cannot abort introspection of node ${uuid}: ${transitionMessage(record.state, 'abort')}`,
       );
     }
-    await queues.add('abort', { node: uuid, gen: record.gen, reqId: ctx.state.reqId });
+    const job = { node: uuid, gen: record.gen, reqId: ctx.state.reqId };
+    await enqueueForRun(deps, job, 'abort', () => queues.add('abort', job));
     ctx.status = 202;
     ctx.body = {};
   });
@@ -147,11 +149,10 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
         `Cannot reapply introspection data of node ${uuid}: ${transitionMessage(record.state, 'reapply')}`,
       );
     }
+    const job = { node: uuid, gen: record.gen, reqId: ctx.state.reqId };
     // A run may be reapplied many times: each reapply is its own job.
-    await queues.add(
-      'reapply',
-      { node: uuid, gen: record.gen, reqId: ctx.state.reqId },
-      { jobId: `reapply-${uuid}-${record.gen}-${startedAt}` },
+    await enqueueForRun(deps, job, 'reapply', () =>
+      queues.add('reapply', job, { jobId: `reapply-${uuid}-${record.gen}-${startedAt}` }),
     );
     ctx.status = 202;
     ctx.body = {};
