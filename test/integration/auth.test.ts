@@ -210,6 +210,18 @@ describe('configuration', () => {
     expect(message).not.toContain(secret);
   });
 
+  it('refuses IRONIC_AUTH_STRATEGY=keystone without the service credentials, naming why', () => {
+    expect(loadConfig({}).IRONIC_AUTH_STRATEGY).toBe('noauth');
+    expect(() =>
+      loadConfig({ IRONIC_AUTH_STRATEGY: 'keystone', KEYSTONE_URL: 'http://ks:5000' }),
+    ).toThrow(/KEYSTONE_USERNAME=.*required when IRONIC_AUTH_STRATEGY=keystone/);
+    // Both need the same settings: the message names the callers' authentication first.
+    expect(() =>
+      loadConfig({ IRONIC_AUTH_STRATEGY: 'keystone', AUTH_STRATEGY: 'keystone' }),
+    ).toThrow(/KEYSTONE_URL=.*required when AUTH_STRATEGY=keystone/);
+    expect(() => loadConfig({ IRONIC_AUTH_STRATEGY: 'basic' })).toThrow(/IRONIC_AUTH_STRATEGY/);
+  });
+
   it('refuses http_basic without HTPASSWD_FILE, and an empty role list', () => {
     expect(() => loadConfig({ AUTH_STRATEGY: 'http_basic' })).toThrow(/HTPASSWD_FILE/);
     expect(() => loadConfig({ KEYSTONE_ALLOWED_ROLES: ' , ' })).toThrow(

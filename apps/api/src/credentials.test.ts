@@ -48,7 +48,14 @@ describe('checkCredentialRequest (upstream case 14)', () => {
       { new_ipmi_password: 'pw', new_ipmi_username: 'a b' },
       node,
       true,
-      'user name',
+      'New IPMI user name must be 1 to 16 characters',
+    ],
+    [
+      "driver_info's user name too long for a BMC, no new one given",
+      { new_ipmi_password: 'pw' },
+      { ...node, driver_info: { ipmi_username: 'a-very-long-user-name' } },
+      true,
+      'The user name in driver_info[ipmi_username] of node 1a1a1a1a-2b2b-3c3c-4d4d-5e5e5e5e5e5e',
     ],
   ])('refuses %s with a 400 naming the rule', (_, query, n, enabled, message) => {
     expect(() => checkCredentialRequest(n as IronicNode, query, enabled as boolean)).toThrow(

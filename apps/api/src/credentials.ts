@@ -28,9 +28,11 @@ export function checkCredentialRequest(
     );
   }
   if (!/^[A-Za-z0-9_.@-]{1,16}$/.test(username)) {
-    throw new BadRequest(
-      'New IPMI user name must be 1 to 16 characters: letters, digits and _.@- only',
-    );
+    // The BMC takes the name as it is: one it cannot hold is refused here, whoever chose it.
+    const which = query.new_ipmi_username
+      ? 'New IPMI user name'
+      : `The user name in driver_info[ipmi_username] of node ${node.uuid}, set on the BMC as no new one was given,`;
+    throw new BadRequest(`${which} must be 1 to 16 characters: letters, digits and _.@- only`);
   }
   const bad = [...new Set(password.replace(/[A-Za-z0-9]/g, ''))].join('');
   if (bad) {

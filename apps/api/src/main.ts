@@ -1,19 +1,10 @@
 import type { Server, ServerResponse } from 'node:http';
-import { ConfigError, createLogger, loadConfig, redisReady } from '@inspector/shared';
+import { createLogger, loadConfigOrExit, redisReady } from '@inspector/shared';
 import { createApp } from './app.ts';
 import { closeApiDeps, createApiDeps } from './deps.ts';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit(process.env);
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const deps = createApiDeps(config, logger);
   const ready = await Promise.all(

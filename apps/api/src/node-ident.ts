@@ -1,17 +1,9 @@
 import {
-  IronicError,
-  NotFound,
+  ironicNotFound,
   parseNodeIdent,
   type IronicClient,
   type IronicNode,
 } from '@inspector/shared';
-
-export function ironicNotFound(ident: string, err: unknown): never {
-  if (err instanceof IronicError && err.ironicStatus === 404) {
-    throw new NotFound(`Node ${ident} was not found in Ironic`);
-  }
-  throw err;
-}
 
 /** Fetches a node from Ironic by UUID or name; 404 when Ironic does not know it. */
 export async function fetchNode(ironic: IronicClient, ident: string): Promise<IronicNode> {

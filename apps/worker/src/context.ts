@@ -32,6 +32,7 @@ export function createWorkerContext(
       config.POWER_MANAGEMENT === 'ipmi'
         ? new IpmiPower(
             new IpmitoolDriver({
+              searchPath: config.PATH,
               logger: logger.child({ component: 'bmc' }),
               onCall: metrics.bmcCall,
             }),

@@ -1,29 +1,15 @@
 import {
-  ConfigError,
   closeConnections,
   createLogger,
-  loadConfig,
+  loadConfigOrExit,
   openConnections,
-  type Config,
 } from '@inspector/shared';
 import { createWorkerContext } from './context.ts';
 import { startWorkerOps } from './ops/worker-ops.ts';
 import { scheduleCleanup, startWorkers } from './workers.ts';
 
-function readConfig(): Config {
-  try {
-    return loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = loadConfigOrExit(process.env);
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   const connections = openConnections(config, 'worker', logger);
   const ctx = createWorkerContext(config, logger, connections);

@@ -63,6 +63,11 @@ export const ConfigSchema = z.object({
   /** Ironic API endpoint. Default http://127.0.0.1:6385. */
   IRONIC_URL: url('http://127.0.0.1:6385'),
   /**
+   * How the service authenticates to Ironic: `noauth` (a standalone Ironic) or `keystone` (a
+   * token for the KEYSTONE_* service user, as an OpenStack Ironic needs). Default noauth.
+   */
+  IRONIC_AUTH_STRATEGY: z.enum(['noauth', 'keystone']).default('noauth'),
+  /**
    * Microversion sent to Ironic, at least 1.19 (ports' `pxe_enabled`; reads also use `fields`,
    * from 1.8). Default 1.46.
    */
@@ -101,6 +106,8 @@ export const ConfigSchema = z.object({
   CAN_MANAGE_BOOT: bool(true),
   /** How workers drive power and boot: `ironic` (Ironic's API) or `ipmi` (ipmitool to the BMC). Default ironic. */
   POWER_MANAGEMENT: z.enum(['ironic', 'ipmi']).default('ironic'),
+  /** Where workers find `ipmitool`: the process's own PATH. */
+  PATH: z.string().min(1).default('/usr/sbin:/usr/bin:/sbin:/bin'),
   /** Allow new IPMI credentials to be set through the ramdisk. Default false. */
   ENABLE_SETTING_IPMI_CREDENTIALS: bool(false),
   /** Tries to prove new IPMI credentials work before the run fails. Default 10. */
@@ -185,13 +192,17 @@ const AUTH_REQUIRES = {
 } as const satisfies Record<Config['AUTH_STRATEGY'], readonly (keyof Config)[]>;
 
 const ConfigWithAuth = ConfigSchema.superRefine((c, ctx) => {
-  for (const key of AUTH_REQUIRES[c.AUTH_STRATEGY]) {
+  const required = new Map<keyof Config, string>();
+  for (const key of AUTH_REQUIRES[c.AUTH_STRATEGY])
+    required.set(key, `AUTH_STRATEGY=${c.AUTH_STRATEGY}`);
+  if (c.IRONIC_AUTH_STRATEGY === 'keystone') {
+    for (const key of AUTH_REQUIRES.keystone) {
+      if (!required.has(key)) required.set(key, 'IRONIC_AUTH_STRATEGY=keystone');
+    }
+  }
+  for (const [key, why] of required) {
     if (c[key] === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        message: `required when AUTH_STRATEGY=${c.AUTH_STRATEGY}`,
-      });
+      ctx.addIssue({ code: 'custom', path: [key], message: `required when ${why}` });
     }
   }
 });
@@ -215,4 +226,17 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/** For entry points: the configuration, or its problems on stderr and exit code 2. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
 }

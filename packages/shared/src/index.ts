@@ -21,3 +21,4 @@ export * from './bmc/index.ts';
 export * from './health.ts';
 export * from './metrics.ts';
 export * from './service.ts';
+export * from './keystone/keystone-session.ts';

@@ -42,11 +42,6 @@ export const TRANSITIONS = {
 
 export type StateEvent = keyof typeof TRANSITIONS;
 
-export function canTransition(from: State | null, event: StateEvent): boolean {
-  if (from === null) return event === 'start';
-  return (TRANSITIONS[event].from as readonly State[]).includes(from);
-}
-
 export function transitionMessage(from: State, event: StateEvent): string {
   return `Can not transition from state '${from}' on event '${event}' (no defined transition)`;
 }

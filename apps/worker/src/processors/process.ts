@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import {
-  IronicError,
+  ironicNotFound,
   InspectorError,
   RamdiskDataSchema,
   checkProvisionState,
@@ -117,15 +117,7 @@ async function processStoredData(
   );
   if (failures.length) throw new InspectorError(failures.join('\n'));
 
-  let node: IronicNode;
-  try {
-    node = await ctx.ironic.getNode(job.node);
-  } catch (err) {
-    if (err instanceof IronicError && err.ironicStatus === 404) {
-      throw new InspectorError(`Node ${job.node} was not found in Ironic`, { status: 404 });
-    }
-    throw err;
-  }
+  let node = await ctx.ironic.getNode(job.node).catch((err) => ironicNotFound(job.node, err));
   checkProvisionState(node);
   await applyPlan(ctx, node, data, hookCtx, log);
   await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));

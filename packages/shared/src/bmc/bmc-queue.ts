@@ -2,6 +2,7 @@
  * One command at a time per BMC, with a minimum pause between the end of one command and the
  * start of the next. BMCs handle few sessions and often misbehave when hammered.
  */
+import { sleep } from '../retry.ts';
 
 interface Lane {
   /** Settles when the last queued call has finished. */
@@ -11,8 +12,6 @@ interface Lane {
   /** Calls queued or running. */
   pending: number;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class BmcCallQueue {
   private readonly lanes = new Map<string, Lane>();

@@ -49,12 +49,9 @@ export function buildIpmitoolArgs(
 }
 
 /** The environment of an ipmitool child: only what it needs, plus the password. */
-export function ipmitoolEnv(
-  password: string,
-  parentPath = process.env['PATH'],
-): Record<string, string> {
+export function ipmitoolEnv(password: string, searchPath: string): Record<string, string> {
   return {
-    PATH: parentPath ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    PATH: searchPath,
     LC_ALL: 'C',
     IPMI_PASSWORD: password,
   };

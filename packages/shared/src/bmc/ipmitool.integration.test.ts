@@ -254,7 +254,7 @@ exit $rc
     expect(b[0]!.start).toBeLessThan(a[1]!.start);
   });
 
-  it('proves a credential change made as the ramdisk makes it', async () => {
+  it('checks credentials changed as the ramdisk changes them: the new work, the old no longer', async () => {
     const port = base + 1;
     // `ipmitool user ...` as the ramdisk runs it (in-band there, over LAN here, so each step
     // uses the credentials valid at that point: the rename takes effect at once).
@@ -269,43 +269,11 @@ exit $rc
     );
 
     const d = driver();
-    const previous = credsFor(port);
     const next = credsFor(port, 'ironic', 'N3w-Secret');
-    await d.verifyCredentialChange(next, previous, { waitMs: 2_000, pollMs: 200 });
+    expect(await d.checkCredentials(next)).toBe(true);
+    expect(await d.checkCredentials(credsFor(port))).toBe(false);
     expect(await d.checkCredentials(credsFor(port, 'ironic', 'password'))).toBe(false);
     expect(await d.powerStatus(next)).toBe('off');
-  });
-
-  it('reports a credential change that left the old credentials working', async () => {
-    const port = base + 2;
-    await ipmi(port, 'admin', 'password', 'user', 'set', 'name', '3', 'ironic');
-    await ipmi(port, 'admin', 'password', 'user', 'set', 'password', '3', 'secret3');
-    await ipmi(port, 'admin', 'password', 'user', 'enable', '3');
-    await ipmi(
-      port,
-      'admin',
-      'password',
-      ...'channel setaccess 1 3 link=on ipmi=on callin=on privilege=4'.split(' '),
-    );
-
-    const d = driver();
-    const err = await bmcFailure(
-      d.verifyCredentialChange(credsFor(port, 'ironic', 'secret3'), credsFor(port)),
-    );
-    expect(err.message).toBe(
-      `BMC 127.0.0.1:${port} still accepts the old credentials of user admin`,
-    );
-    expect(err).toMatchObject({ kind: 'auth', retryable: false });
-
-    const notYet = await bmcFailure(
-      d.verifyCredentialChange(credsFor(port, 'ironic', 'not-set-yet'), credsFor(port), {
-        waitMs: 300,
-        pollMs: 100,
-      }),
-    );
-    expect(notYet.message).toMatch(
-      new RegExp(`^BMC 127.0.0.1:${port} refused the new credentials of user ironic`),
-    );
   });
 
   function readLog(): { start: number; end: number; env: boolean; args: string }[] {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BmcCredentials } from './bmc-credentials.ts';
 import { BmcError, type IpmitoolOutcome } from './bmc-error.ts';
 import { BmcCallQueue } from './bmc-queue.ts';
-import { backoffDelayMs, IpmitoolDriver, type IpmitoolDriverOptions } from './ipmitool.ts';
+import { IpmitoolDriver, type IpmitoolDriverOptions } from './ipmitool.ts';
 import type { IpmitoolRunner } from './run-ipmitool.ts';
 import { bmcFailure } from '../../../../test/helpers/ipmi.ts';
 
@@ -410,60 +410,6 @@ describe('IpmitoolDriver credentials', () => {
     await expect(driver(bmc, { attempts: 1 }).d.checkCredentials(creds)).rejects.toMatchObject({
       kind: 'unreachable',
     });
-  });
-
-  const next = { ...creds, username: 'ironic', password: 'N3w-secret' };
-
-  it('proves a credential change: new ones work, old ones are refused', async () => {
-    const bmc = fakeBmc({ users: { ironic: 'N3w-secret' } });
-    await driver(bmc).d.verifyCredentialChange(next, creds);
-    expect(bmc.calls.map((c) => c.args[c.args.indexOf('-U') + 1])).toEqual(['ironic', 'admin']);
-  });
-
-  it('waits for the new credentials to start working', async () => {
-    const bmc = fakeBmc({
-      users: { ironic: 'N3w-secret' },
-      fail: (c, n) => (n <= 2 ? FAIL.wrongPassword : undefined),
-    });
-    await driver(bmc).d.verifyCredentialChange(next, creds, { waitMs: 1000, pollMs: 10 });
-    expect(bmc.calls).toHaveLength(4);
-  });
-
-  it('fails when the new credentials never work', async () => {
-    const bmc = fakeBmc();
-    const err = await bmcFailure(
-      driver(bmc).d.verifyCredentialChange(next, creds, { waitMs: 50, pollMs: 20 }),
-    );
-    expect(err).toMatchObject({ kind: 'auth', retryable: false, reason: 'credentials' });
-    expect(err.message).toMatch(
-      /^BMC 10.0.0.7:623 refused the new credentials of user ironic \(\d checks in 0.1 s\)$/,
-    );
-    expectNoPassword(err, 'N3w-secret');
-  });
-
-  it('fails when the old credentials still work', async () => {
-    const bmc = fakeBmc({ users: { ironic: 'N3w-secret', admin: PASSWORD } });
-    const err = await bmcFailure(driver(bmc).d.verifyCredentialChange(next, creds));
-    expect(err.message).toBe('BMC 10.0.0.7:623 still accepts the old credentials of user admin');
-    expect(err).toMatchObject({
-      kind: 'auth',
-      reason: 'old-credentials-accepted',
-      retryable: false,
-    });
-  });
-
-  it('refuses to compare credentials with themselves', async () => {
-    const err = await bmcFailure(driver(fakeBmc()).d.verifyCredentialChange(creds, { ...creds }));
-    expect(err.kind).toBe('config');
-  });
-});
-
-describe('backoffDelayMs', () => {
-  it('doubles up to the cap, with jitter between half and all of it', () => {
-    expect(backoffDelayMs(1, 500, 5000, () => 0)).toBe(250);
-    expect(backoffDelayMs(1, 500, 5000, () => 1)).toBe(500);
-    expect(backoffDelayMs(3, 500, 5000, () => 1)).toBe(2000);
-    expect(backoffDelayMs(10, 500, 5000, () => 0.5)).toBe(3750);
   });
 });
 

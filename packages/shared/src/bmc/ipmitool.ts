@@ -29,6 +29,7 @@ import {
   type PowerState,
 } from './ipmitool-commands.ts';
 import { spawnIpmitool, type IpmitoolRunner } from './run-ipmitool.ts';
+import { backoffDelay, sleep } from '../retry.ts';
 
 /** Called after every ipmitool child, e.g. to feed a latency histogram. */
 export type BmcCallObserver = (
@@ -45,8 +46,10 @@ export interface BmcLogger {
 }
 
 export interface IpmitoolDriverOptions {
-  /** Default `ipmitool` (looked up in PATH). */
+  /** Default `ipmitool` (looked up in searchPath). */
   ipmitoolPath?: string;
+  /** The PATH of ipmitool children, where ipmitool is found. Default the system's directories. */
+  searchPath?: string;
   /** Pause between the end of one command and the start of the next to one BMC. Default 100. */
   minIntervalMs?: number;
   /** Kill an ipmitool child after this long. Default 10000. */
@@ -84,6 +87,7 @@ export interface IpmitoolDriverOptions {
 
 export const IPMITOOL_DEFAULTS = {
   ipmitoolPath: 'ipmitool',
+  searchPath: '/usr/sbin:/usr/bin:/sbin:/bin',
   minIntervalMs: 100,
   callTimeoutMs: 10_000,
   attempts: 3,
@@ -107,13 +111,6 @@ export interface PowerActionResult {
   polls: number;
 }
 
-export interface CredentialChangeOptions {
-  /** How long the new credentials may take to start working. Default 30000. */
-  waitMs?: number;
-  /** Pause between checks of the new credentials. Default 1000. */
-  pollMs?: number;
-}
-
 /** What workers need from a BMC; IpmitoolDriver implements it, tests can fake it. */
 export interface BmcDriver {
   powerStatus(creds: BmcCredentials): Promise<PowerState>;
@@ -132,29 +129,8 @@ export interface BmcDriver {
   getBootDevice(creds: BmcCredentials): Promise<BootDevice | null>;
   /** True if the BMC accepts the credentials, false if it refuses them; other failures throw. */
   checkCredentials(creds: BmcCredentials): Promise<boolean>;
-  /**
-   * Proves a credential change: waits until `next` works, then checks `previous` is refused.
-   * Throws a BmcError (kind `auth`) if either is not the case.
-   */
-  verifyCredentialChange(
-    next: BmcCredentials,
-    previous: BmcCredentials,
-    opts?: CredentialChangeOptions,
-  ): Promise<void>;
 }
 
-/** Full-jitter exponential backoff: a delay in [d/2, d] with d = min(max, base * 2^(n-1)). */
-export function backoffDelayMs(
-  attempt: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const d = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-  return Math.round(d / 2 + (random() * d) / 2);
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -254,60 +230,6 @@ export class IpmitoolDriver implements BmcDriver {
     }
   }
 
-  async verifyCredentialChange(
-    next: BmcCredentials,
-    previous: BmcCredentials,
-    opts: CredentialChangeOptions = {},
-  ): Promise<void> {
-    const waitMs = opts.waitMs ?? 30_000;
-    const pollMs = opts.pollMs ?? 1_000;
-    const bmc = bmcKey(next);
-    if (
-      bmc === bmcKey(previous) &&
-      next.username === previous.username &&
-      next.password === previous.password
-    ) {
-      throw new BmcError('config', `BMC ${bmc}: the new credentials equal the old ones`, {
-        retryable: false,
-        reason: 'invalid-driver-info',
-        bmc,
-        username: next.username,
-      });
-    }
-    const deadline = performance.now() + waitMs;
-    for (let checks = 1; ; checks++) {
-      let lastError: unknown;
-      try {
-        if (await this.checkCredentials(next)) break;
-      } catch (err) {
-        // A BMC may restart its LAN stack after a user change: keep trying until the deadline.
-        if (!(err instanceof BmcError) || !err.retryable) throw err;
-        lastError = err;
-      }
-      if (performance.now() + pollMs > deadline) {
-        if (lastError) throw lastError;
-        throw new BmcError(
-          'auth',
-          `BMC ${bmc} refused the new credentials of ${describeUser(next.username)} (${plural(checks, 'check')} in ${seconds(waitMs)})`,
-          { retryable: false, reason: 'credentials', bmc, username: next.username },
-        );
-      }
-      await sleep(pollMs);
-    }
-    if (await this.checkCredentials(previous)) {
-      throw new BmcError(
-        'auth',
-        `BMC ${bmcKey(previous)} still accepts the old credentials of ${describeUser(previous.username)}`,
-        {
-          retryable: false,
-          reason: 'old-credentials-accepted',
-          bmc: bmcKey(previous),
-          username: previous.username,
-        },
-      );
-    }
-  }
-
   /** Sends a power command, then polls the status until it reads `want`. */
   private async powerAction(
     creds: BmcCredentials,
@@ -359,7 +281,7 @@ export class IpmitoolDriver implements BmcDriver {
       messageRetries: o.messageRetries,
       defaultCipherSuite: o.defaultCipherSuite,
     });
-    const env = ipmitoolEnv(creds.password);
+    const env = ipmitoolEnv(creds.password, o.searchPath);
     const logCtx = { bmc, user: creds.username, operation: op };
 
     for (let attempt = 1; ; attempt++) {
@@ -377,7 +299,11 @@ export class IpmitoolDriver implements BmcDriver {
         attempt < o.attempts &&
         (opts.idempotent !== false || !failure.maybeSent);
       if (!retry) throw this.callError(creds, op, failure, outcome, attempt);
-      const delay = backoffDelayMs(attempt, o.retryBaseDelayMs, o.retryMaxDelayMs, o.random);
+      const delay = backoffDelay(
+        { attempts: o.attempts, baseDelayMs: o.retryBaseDelayMs, maxDelayMs: o.retryMaxDelayMs },
+        attempt,
+        o.random,
+      );
       o.logger?.warn(
         { ...logCtx, attempt, kind: failure.kind, reason: failure.reason, delayMs: delay },
         'BMC call failed, retrying',
@@ -467,6 +393,3 @@ export class IpmitoolDriver implements BmcDriver {
     );
   }
 }
-
-export const createIpmitoolDriver = (options?: IpmitoolDriverOptions): IpmitoolDriver =>
-  new IpmitoolDriver(options);

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { InspectorError, coerceError } from '../errors.ts';
+import { InspectorError, NotFound, coerceError } from '../errors.ts';
 import type { Config } from '../config.ts';
 import { withRetry, type RetryPolicy } from '../retry.ts';
 import { exchange } from '../http-exchange.ts';
+import { KeystoneSession } from '../keystone/keystone-session.ts';
 import {
   IronicNodeSchema,
   IronicPortSchema,
@@ -35,21 +36,33 @@ export class IronicError extends InspectorError {
   }
 }
 
+/** Ironic's 404 for a node as this service's own, naming the node; any other failure as it is. */
+export function ironicNotFound(ident: string, err: unknown): never {
+  if (err instanceof IronicError && err.ironicStatus === 404) {
+    throw new NotFound(`Node ${ident} was not found in Ironic`);
+  }
+  throw err;
+}
+
 export interface IronicClientOptions {
   url: string;
   apiVersion: string;
   timeoutMs: number;
   retry: RetryPolicy;
-  /** Extra headers, e.g. an X-Auth-Token. */
-  headers?: Record<string, string>;
+  /** Where X-Auth-Token comes from, when Ironic wants one (a Keystone session). */
+  auth?: Pick<KeystoneSession, 'token' | 'invalidate'>;
   /** Called once per HTTP exchange, for metrics. */
   onCall?: (operation: string, status: number, seconds: number) => void;
 }
 
-/** Ironic's error bodies nest a JSON string in `error_message`. */
+/**
+ * Ironic's error bodies nest a JSON string in `error_message`; the auth middleware in front of it
+ * answers Keystone's `{"error": {"message"}}`.
+ */
 function ironicFault(text: string): string {
   try {
-    const body = JSON.parse(text) as { error_message?: unknown };
+    const body = JSON.parse(text) as { error_message?: unknown; error?: { message?: unknown } };
+    if (typeof body.error?.message === 'string') return body.error.message;
     const inner = body.error_message;
     if (typeof inner === 'string') {
       try {
@@ -89,35 +102,64 @@ export class IronicClient {
     );
   }
 
-  async #once(operation: string, method: string, path: string, body?: unknown): Promise<unknown> {
-    const started = performance.now();
-    let res: { status: number; text: string };
+  async #token(operation: string): Promise<string | undefined> {
     try {
-      res = await exchange(new URL(`${this.#base}${path}`), {
-        method,
-        headers: {
-          Accept: 'application/json',
-          'X-OpenStack-Ironic-API-Version': this.#opts.apiVersion,
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          ...this.#opts.headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        timeoutMs: this.#opts.timeoutMs,
-      });
-    } catch (thrown) {
-      const err = coerceError(thrown);
-      this.#opts.onCall?.(operation, 0, (performance.now() - started) / 1000);
-      throw new IronicError(operation, 0, `Ironic unreachable: ${err.message}`, err);
+      return await this.#opts.auth?.token();
+    } catch (err) {
+      // Keystone down or refusing the service: Ironic cannot be asked, as if it were unreachable.
+      throw new IronicError(operation, 0, `no token for Ironic: ${coerceError(err).message}`, err);
+    }
+  }
+
+  async #once(operation: string, method: string, path: string, body?: unknown): Promise<unknown> {
+    let res: { status: number; text: string };
+    for (let fresh = false; ; fresh = true) {
+      const token = await this.#token(operation);
+      res = await this.#exchange(operation, method, path, body, token);
+      // A token Keystone revoked or expired early: one more try with a new one.
+      if (res.status !== 401 || !token || fresh) break;
+      this.#opts.auth?.invalidate(token);
     }
     const { status, text } = res;
-    this.#opts.onCall?.(operation, status, (performance.now() - started) / 1000);
-    if (status < 200 || status >= 300)
-      throw new IronicError(operation, status, `HTTP ${status}: ${ironicFault(text)}`);
+    if (status < 200 || status >= 300) {
+      const hint =
+        status === 401 && !this.#opts.auth ? ' (IRONIC_AUTH_STRATEGY=keystone sends a token)' : '';
+      throw new IronicError(operation, status, `HTTP ${status}: ${ironicFault(text)}${hint}`);
+    }
     if (!text) return null;
     try {
       return JSON.parse(text);
     } catch (err) {
       throw new IronicError(operation, 502, 'Ironic answered with invalid JSON', err);
+    }
+  }
+
+  async #exchange(
+    operation: string,
+    method: string,
+    path: string,
+    body: unknown,
+    token: string | undefined,
+  ): Promise<{ status: number; text: string }> {
+    const started = performance.now();
+    try {
+      const res = await exchange(new URL(`${this.#base}${path}`), {
+        method,
+        headers: {
+          Accept: 'application/json',
+          'X-OpenStack-Ironic-API-Version': this.#opts.apiVersion,
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(token === undefined ? {} : { 'X-Auth-Token': token }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        timeoutMs: this.#opts.timeoutMs,
+      });
+      this.#opts.onCall?.(operation, res.status, (performance.now() - started) / 1000);
+      return res;
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      this.#opts.onCall?.(operation, 0, (performance.now() - started) / 1000);
+      throw new IronicError(operation, 0, `Ironic unreachable: ${err.message}`, err);
     }
   }
 
@@ -257,5 +299,24 @@ export function ironicClientFromConfig(
       maxDelayMs: Math.max(config.IRONIC_RETRY_DELAY_MS * 16, 1),
     },
     onCall,
+    auth: config.IRONIC_AUTH_STRATEGY === 'keystone' ? keystoneSession(config) : undefined,
+  });
+}
+
+function keystoneSession(config: Config): KeystoneSession {
+  const { KEYSTONE_URL, KEYSTONE_USERNAME, KEYSTONE_PASSWORD, KEYSTONE_PROJECT } = config;
+  // loadConfig refuses IRONIC_AUTH_STRATEGY=keystone without them.
+  if (!KEYSTONE_URL || !KEYSTONE_USERNAME || !KEYSTONE_PASSWORD || !KEYSTONE_PROJECT) {
+    throw new Error('IRONIC_AUTH_STRATEGY=keystone needs KEYSTONE_URL and the service credentials');
+  }
+  return new KeystoneSession({
+    url: KEYSTONE_URL,
+    username: KEYSTONE_USERNAME,
+    password: KEYSTONE_PASSWORD,
+    project: KEYSTONE_PROJECT,
+    userDomain: config.KEYSTONE_USER_DOMAIN,
+    projectDomain: config.KEYSTONE_PROJECT_DOMAIN,
+    timeoutMs: config.KEYSTONE_TIMEOUT_MS,
+    unavailable: (reason, cause) => new Error(reason, { cause }),
   });
 }
