@@ -182,6 +182,19 @@ describe('introspection data and reapply', () => {
     expect(stack.ironic.calls({ method: 'PUT', node: spec.uuid })).toHaveLength(putsBefore);
   });
 
+  it('reapplies to a node deployed meanwhile', async () => {
+    const spec = nodeSpec(10);
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    await finished(spec.uuid);
+    stack.ironic.node(spec.uuid)!.provision_state = 'active';
+    const body = buildRamdiskData(spec, { cpus: 43 });
+    expect(
+      (await api(stack, 'POST', `/v1/introspection/${spec.uuid}/data/unprocessed`, body)).status,
+    ).toBe(202);
+    await waitUntil('cpus 43', async () => stack.ironic.node(spec.uuid)!.properties.cpus === '43');
+    expect(await finished(spec.uuid)).toMatchObject({ state: 'finished', error: null });
+  });
+
   it('refuses a reapply body that is not valid ramdisk data, and a node not finished', async () => {
     const spec = nodeSpec(9);
     stack.onBoot = () => null;

@@ -174,6 +174,28 @@ describe('POST /v1/introspection/<node> and the whole flow', () => {
     expect(final.error).toContain('HTTP 500');
   });
 
+  it('a boot job run again for a waiting node sets PXE again before it reboots', async () => {
+    const spec = nodeSpec(14);
+    stack.onBoot = () => null;
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    const record = await waitUntil('waiting', async () => {
+      const r = await stack.store.get(spec.uuid);
+      return r?.state === 'waiting' && stack.ironic.node(spec.uuid)!.power_state === 'power on'
+        ? r
+        : null;
+    });
+    stack.ironic.clearCalls();
+    // What a worker that died after the first boot leaves behind: the same job, once more.
+    const job = { node: spec.uuid, gen: record.gen, reqId: 'again' };
+    await stack.worker.queues.add('introspect', job, { jobId: `again-${spec.uuid}` });
+    const calls = await waitUntil('the second boot', async () => {
+      const c = stack.ironic.calls({ method: 'PUT', node: spec.uuid });
+      return c.some((x) => x.pathname.endsWith('/states/power')) ? c : null;
+    });
+    expect(calls.map((c) => c.pathname.split('/').pop())).toEqual(['boot_device', 'power']);
+    expect(calls[0]!.body).toEqual({ boot_device: 'pxe', persistent: false });
+  });
+
   it('restarting a waiting node starts a new run and the old run cannot finish it', async () => {
     const spec = nodeSpec(5);
     stack.onBoot = () => null;

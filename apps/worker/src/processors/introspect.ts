@@ -6,7 +6,9 @@ import { lazyNode } from '../power/power-driver.ts';
 /**
  * Boots a node into the ramdisk. The run is `waiting` before the power-on is
  * sent: a fast ramdisk (or one already running) may call back at once. A
- * retry of this job after that point finds the run waiting and powers on again.
+ * retry of this job after that point (a worker that died mid-job) finds the
+ * run waiting and boots again, PXE set again first: the one-time boot device
+ * lasts one boot, which the first attempt may have used up.
  */
 export async function introspect(ctx: WorkerContext, bullJob: Job): Promise<void> {
   await runNodeJob(ctx, bullJob, ['starting', 'waiting'], async ({ job, record, log }) => {
@@ -16,8 +18,8 @@ export async function introspect(ctx: WorkerContext, bullJob: Job): Promise<void
       return;
     }
     const node = lazyNode(job.node, () => ctx.ironic.getNode(job.node));
+    await ctx.power.setPxeBoot(node);
     if (record.state === 'starting') {
-      await ctx.power.setPxeBoot(node);
       const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record });
       if (!moved.ok) {
         log.info({ state: moved.state }, 'run moved on before the power-on: not powering on');

@@ -118,7 +118,8 @@ async function processStoredData(
   if (failures.length) throw new InspectorError(failures.join('\n'));
 
   let node = await ctx.ironic.getNode(job.node).catch((err) => ironicNotFound(job.node, err));
-  checkProvisionState(node);
+  // A reapply touches properties and ports only, as upstream's: a deployed node may be reapplied.
+  if (powerActions) checkProvisionState(node);
   await applyPlan(ctx, node, data, hookCtx, log);
   await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
 

@@ -167,6 +167,19 @@ describe('root_device_hint', () => {
   const hooks: HookName[] = ['root_device_hint'];
   const withDisks = (serials: string[]) => ({ ...seedData(), block_devices: { serials } });
 
+  it('gives a node without a root disk size local_gb 1, so the scheduler hook after it passes', () => {
+    const { c } = ctx({ PROCESSING_HOOKS: ['root_device_hint', 'scheduler'] });
+    for (const local_gb of [null, 0]) {
+      const { data, failures } = preprocess({ ...seedData(), local_gb }, c);
+      expect(failures).toEqual([]);
+      expect(planUpdate(data, node, [], c).nodePatches).toContainEqual({
+        op: 'add',
+        path: '/properties/local_gb',
+        value: '1',
+      });
+    }
+  });
+
   it('records the disks on the first run', () => {
     const { c } = ctx({ PROCESSING_HOOKS: hooks });
     const { data } = preprocess(withDisks(['a', 'b']), c);

@@ -7,6 +7,11 @@ import type { Hook } from './types.ts';
  */
 export const rootDeviceHint: Hook = {
   name: 'root_device_hint',
+  // As upstream: a node whose disks are not yet built (no root disk, no size) still gets a
+  // local_gb for the scheduler, which is why this hook is listed before `scheduler`.
+  beforeProcessing(data) {
+    if (!data.local_gb) data.local_gb = 1;
+  },
   beforeUpdate(data, node, _ports, plan, ctx) {
     if (!data.block_devices) {
       ctx.warn('No block device was received from the ramdisk');
