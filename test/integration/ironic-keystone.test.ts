@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ironicClientFromConfig, loadConfig } from '@inspector/shared';
+import { REFUSAL_HOLD_MS, ironicClientFromConfig, loadConfig } from '@inspector/shared';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { startFakeKeystone, type FakeKeystone } from '../fixtures/fake-keystone.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
@@ -65,15 +65,21 @@ describe('Ironic behind Keystone', () => {
     // As Keystone does on a password change: every token of the user (API's and worker's) goes.
     const tokens = new Set(stack.ironic.calls().map((c) => c.token));
     for (const token of tokens) if (keystone.isLive(token ?? undefined)) keystone.revoke(token!);
+    keystone.resetCounts();
     try {
-      const res = await api(stack, 'POST', `/v1/introspection/${nodeSpec(2).uuid}`);
-      expect(res.status).toBe(503);
-      expect(res.body.error.message).toContain(
-        `no token for Ironic: Keystone at ${keystone.url} refused the service credentials`,
-      );
+      for (let i = 0; i < 3; i++) {
+        const res = await api(stack, 'POST', `/v1/introspection/${nodeSpec(2).uuid}`);
+        expect(res.status).toBe(503);
+        expect(res.body.error.message).toContain(
+          `no token for Ironic: Keystone at ${keystone.url} refused the service credentials`,
+        );
+      }
+      // Refused once, then held: no retries, and no stream of failed logins for three requests.
+      expect(keystone.counts.authenticate).toBe(1);
     } finally {
       user.password = 'inspectorpass';
     }
+    await new Promise((resolve) => setTimeout(resolve, REFUSAL_HOLD_MS));
     expect((await introspect(3)).final).toMatchObject({ state: 'finished' });
   });
 

@@ -50,7 +50,7 @@ export interface IronicClientOptions {
   timeoutMs: number;
   retry: RetryPolicy;
   /** Where X-Auth-Token comes from, when Ironic wants one (a Keystone session). */
-  auth?: Pick<KeystoneSession, 'token' | 'invalidate'>;
+  auth?: Pick<KeystoneSession, 'token' | 'invalidate' | 'refused'>;
   /** Called once per HTTP exchange, for metrics. */
   onCall?: (operation: string, status: number, seconds: number) => void;
 }
@@ -106,8 +106,15 @@ export class IronicClient {
     try {
       return await this.#opts.auth?.token();
     } catch (err) {
-      // Keystone down or refusing the service: Ironic cannot be asked, as if it were unreachable.
-      throw new IronicError(operation, 0, `no token for Ironic: ${coerceError(err).message}`, err);
+      // Keystone down: Ironic cannot be asked, as if it were unreachable, and a retry may help.
+      // Keystone refusing the service's password: a retry cannot, so the status says 401.
+      const status = this.#opts.auth?.refused ? 401 : 0;
+      throw new IronicError(
+        operation,
+        status,
+        `no token for Ironic: ${coerceError(err).message}`,
+        err,
+      );
     }
   }
 

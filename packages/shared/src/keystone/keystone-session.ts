@@ -35,6 +35,13 @@ export type KeystoneToken = z.infer<typeof KeystoneTokenBody>['token'];
 /** The service renews its own token this long before it expires (or at 3/4 of a short life). */
 const RENEW_MARGIN_MS = 60_000;
 
+/**
+ * After Keystone refuses the service's password, callers get the same refusal for this long
+ * without asking again: retries of every caller would otherwise become a stream of failed logins,
+ * which Keystone's lockout policy may answer by locking the service user out.
+ */
+export const REFUSAL_HOLD_MS = 10_000;
+
 /** Errors of a connection closed before any answer, as opposed to refused or timed out. */
 const CONNECTION_DROPPED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
@@ -60,14 +67,21 @@ export class KeystoneSession {
   readonly baseUrl: string;
   #current: ServiceToken | null = null;
   #pending: Promise<ServiceToken> | null = null;
+  #refusal: { error: Error; until: number } | null = null;
 
   constructor(private readonly opts: KeystoneSessionOptions) {
     this.baseUrl = opts.url.replace(/\/+$/, '').replace(/\/v3$/, '');
   }
 
+  /** Whether Keystone has just refused the service's password: waiting, not retrying, helps. */
+  get refused(): boolean {
+    return this.#refusal !== null && Date.now() < this.#refusal.until;
+  }
+
   /** A token to send as X-Auth-Token. */
   async token(): Promise<string> {
     if (this.#current && Date.now() < this.#current.renewAt) return this.#current.token;
+    if (this.#refusal && this.refused) throw this.#refusal.error;
     this.#pending ??= this.#authenticate().finally(() => {
       this.#pending = null;
     });
@@ -117,9 +131,11 @@ export class KeystoneSession {
       }),
     );
     if (answer.status === 401) {
-      throw this.unavailable(
+      const error = this.unavailable(
         'refused the service credentials (KEYSTONE_USERNAME, KEYSTONE_PASSWORD, KEYSTONE_PROJECT)',
       );
+      this.#refusal = { error, until: Date.now() + REFUSAL_HOLD_MS };
+      throw error;
     }
     const token = answer.headers.get('x-subject-token');
     if (answer.status !== 201 || !token) {
@@ -135,6 +151,7 @@ export class KeystoneSession {
       'obtained the service token from Keystone',
     );
     this.#current = { token, renewAt };
+    this.#refusal = null;
     return this.#current;
   }
 
