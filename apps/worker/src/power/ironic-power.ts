@@ -61,10 +61,13 @@ export class IronicPower implements PowerDriver {
     }
   }
 
-  /** Ironic can only read the boot device with working BMC credentials. */
+  /**
+   * Ironic can only read the boot device with working BMC credentials. One read per check: the
+   * caller counts its tries, and each retry would be one more login to a BMC that may lock out.
+   */
   async credentialsWork(node: PowerNode): Promise<boolean> {
     try {
-      await this.ironic.getBootDevice(node.uuid);
+      await this.ironic.getBootDevice(node.uuid, { retry: false });
       return true;
     } catch {
       return false;

@@ -94,9 +94,15 @@ export class IronicClient {
     this.#base = opts.url.replace(/\/+$/, '');
   }
 
-  async #call(operation: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  async #call(
+    operation: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    retry = this.#opts.retry,
+  ): Promise<unknown> {
     return withRetry(
-      this.#opts.retry,
+      retry,
       () => this.#once(operation, method, path, body),
       (err) => err instanceof IronicError && err.transient,
     );
@@ -268,15 +274,15 @@ export class IronicClient {
     );
   }
 
-  async getBootDevice(uuid: string): Promise<string | null> {
+  /** With `retry: false`, one call whatever the answer: for callers that count their own tries. */
+  async getBootDevice(uuid: string, opts: { retry?: boolean } = {}): Promise<string | null> {
     const op = `Get boot device of node ${uuid}`;
     const schema = z.looseObject({ boot_device: z.string().nullish() });
+    const retry = opts.retry === false ? { ...this.#opts.retry, attempts: 1 } : undefined;
+    const path = `/v1/nodes/${uuid}/management/boot_device`;
     return (
-      this.#parse(
-        op,
-        schema,
-        await this.#call(op, 'GET', `/v1/nodes/${uuid}/management/boot_device`),
-      ).boot_device ?? null
+      this.#parse(op, schema, await this.#call(op, 'GET', path, undefined, retry)).boot_device ??
+      null
     );
   }
 

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeSpec } from '../fixtures/fake-ironic.ts';
+import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
+import { waitUntil } from '../helpers/processes.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
+
+/** New IPMI credentials set through the ramdisk, with power through Ironic (upstream case 17). */
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack(
+    {
+      ENABLE_SETTING_IPMI_CREDENTIALS: 'true',
+      CREDENTIALS_CHECK_ATTEMPTS: '3',
+      CREDENTIALS_CHECK_INTERVAL_MS: '10',
+    },
+    { nodes: 0 },
+  );
+});
+afterAll(() => stack?.close());
+
+describe('new IPMI credentials through Ironic', () => {
+  it('are tried exactly CREDENTIALS_CHECK_ATTEMPTS times, one Ironic read each, and nothing powers the node off', async () => {
+    const spec = nodeSpec(1);
+    stack.ironic.addNode({ index: 1, maintenance: true });
+    stack.onBoot = () => null;
+    // Ironic answers 500 when it cannot log in to the BMC: a retry of that read is one more login.
+    const reads = { node: spec.uuid, method: 'GET', path: /management\/boot_device$/ };
+    stack.ironic.faults.add({ ...reads, status: 500 });
+    const started = await api(
+      stack,
+      'POST',
+      `/v1/introspection/${spec.uuid}?new_ipmi_username=ironic&new_ipmi_password=N3wSecret`,
+    );
+    expect(started.status).toBe(202);
+    await waitUntil('waiting', async () =>
+      (await stack.store.get(spec.uuid))?.state === 'waiting' ? true : null,
+    );
+    expect((await postRamdiskData(stack.url, buildRamdiskData(spec))).status).toBe(200);
+    const final = await finishedStatus(stack, spec.uuid);
+    expect(final).toMatchObject({
+      state: 'error',
+      error: `Failed to validate updated IPMI credentials for node ${spec.uuid}, node might require maintenance`,
+    });
+    const checks = stack.ironic.calls({ node: spec.uuid, method: 'GET', pathRe: /boot_device/ });
+    expect(checks).toHaveLength(3);
+    // Nothing powered it off: a node whose BMC refuses the new credentials is left as it is.
+    expect(stack.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /states\/power/ })).toEqual(
+      [],
+    );
+    expect(stack.ironic.node(spec.uuid)!.driver_info.ipmi_username).toBe('ironic');
+  });
+});
