@@ -196,6 +196,26 @@ describe('POST /v1/introspection/<node> and the whole flow', () => {
     expect(calls[0]!.body).toEqual({ boot_device: 'pxe', persistent: false });
   });
 
+  it('a job BullMQ fails for good outside its processor ends its run at once', async () => {
+    const spec = nodeSpec(15);
+    stack.onBoot = () => null;
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    const record = await waitUntil('waiting', async () => {
+      const r = await stack.store.get(spec.uuid);
+      return r?.state === 'waiting' ? r : null;
+    });
+    // A job no processor knows (one a newer release queued during a rolling upgrade, say).
+    await stack.worker.queues.byName.introspection.add('bogus', {
+      node: spec.uuid,
+      gen: record.gen,
+      reqId: 'r',
+    });
+    expect(await finished(spec.uuid)).toMatchObject({
+      state: 'error',
+      error: 'Job bogus failed: No processor for job bogus',
+    });
+  });
+
   it('restarting a waiting node starts a new run and the old run cannot finish it', async () => {
     const spec = nodeSpec(5);
     stack.onBoot = () => null;

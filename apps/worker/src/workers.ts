@@ -1,8 +1,24 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '@inspector/shared';
-import { JOBS_TO_QUEUE, QueueName, type JobName } from '@inspector/shared';
+import { JOBS_TO_QUEUE, NodeJobSchema, QueueName, type JobName } from '@inspector/shared';
 import type { WorkerContext } from './context.ts';
+import { endRun } from './end-run.ts';
 import { processors } from './processors/index.ts';
+
+/**
+ * A job about a run that BullMQ failed for good without its processor ending the run: it stalled
+ * too often (its workers kept dying), it threw before runNodeJob's guard, or no processor knows
+ * its name. The run would otherwise stay active until its timeout; it ends now, saying why. A
+ * failure BullMQ will retry, or a job of a run that has ended, changes nothing.
+ */
+async function endRunOfFailedJob(ctx: WorkerContext, job: Job, err: Error): Promise<void> {
+  const data = NodeJobSchema.safeParse(job.data);
+  if (!data.success || !(await job.isFailed())) return;
+  const moved = await endRun(ctx, data.data, 'error', {
+    error: `Job ${job.name} failed: ${err.message}`,
+  });
+  if (moved.ok) ctx.logger.warn({ node: data.data.node, job: job.name }, 'run ended: job failed');
+}
 
 /** One BullMQ worker per queue, each dispatching on the job's name. */
 export function startWorkers(ctx: WorkerContext, connection: RedisClient): Worker[] {
@@ -30,9 +46,13 @@ export function startWorkers(ctx: WorkerContext, connection: RedisClient): Worke
       },
     );
     worker.on('error', (err) => ctx.logger.warn({ queue, err: err.message }, 'worker error'));
-    worker.on('failed', (job, err) =>
-      ctx.logger.warn({ queue, jobId: job?.id, err: err.message }, 'job attempt failed'),
-    );
+    worker.on('failed', (job, err) => {
+      ctx.logger.warn({ queue, jobId: job?.id, err: err.message }, 'job attempt failed');
+      if (!job) return;
+      endRunOfFailedJob(ctx, job, err).catch((e: Error) =>
+        ctx.logger.warn({ queue, jobId: job.id, err: e.message }, 'could not end the run'),
+      );
+    });
     return worker;
   });
 }
