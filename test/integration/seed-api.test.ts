@@ -216,6 +216,30 @@ describe('POST /v1/introspection/<node> and the whole flow', () => {
     });
   });
 
+  it('an abort during the power-on powers the node off after it, not before', async () => {
+    const spec = nodeSpec(16);
+    stack.onBoot = () => null;
+    const power = { node: spec.uuid, method: 'PUT', path: /states\/power$/ };
+    stack.ironic.faults.add({ ...power, delayMs: 1000, times: 1 });
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    await waitUntil('the power-on in flight', async () => {
+      const calls = stack.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /states\/power/ });
+      return calls.length === 1 && calls[0]!.status === 0 ? true : null;
+    });
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
+    expect(await finished(spec.uuid)).toMatchObject({
+      state: 'error',
+      error: 'Canceled by operator',
+    });
+    const calls = await waitUntil('every power call answered', async () => {
+      const c = stack.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /states\/power/ });
+      return c.length === 2 && c.every((x) => x.status !== 0) ? c : null;
+    });
+    const targets = calls.map((c) => (c.body as { target: string }).target);
+    expect(targets).toEqual(['rebooting', 'power off']);
+    expect(stack.ironic.node(spec.uuid)!.power_state).toBe('power off');
+  });
+
   it('restarting a waiting node starts a new run and the old run cannot finish it', async () => {
     const spec = nodeSpec(5);
     stack.onBoot = () => null;

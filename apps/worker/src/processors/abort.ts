@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { coerceError } from '@inspector/shared';
+import { JOBS_TO_QUEUE, coerceError, jobId, sleep, type NodeJob } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
 import { runNodeJob } from '../node-job.ts';
@@ -7,10 +7,33 @@ import { lazyNode } from '../power/power-driver.ts';
 
 export const CANCELED = 'Canceled by operator';
 
+/** How long an abort waits for its run's boot job to end before it powers the node off anyway. */
+const BOOT_JOB_WAIT_MS = 60_000;
+const BOOT_JOB_POLL_MS = 200;
+
+/**
+ * Waits while the run's boot job is under way: a power-on it has sent, or retries after a 409
+ * (the node locked by this very power-off), would otherwise land after the power-off and leave an
+ * aborted node running the ramdisk. Once the run is `aborting`, a new attempt of that job skips.
+ */
+async function bootJobSettled(ctx: WorkerContext, job: NodeJob): Promise<boolean> {
+  const queue = ctx.queues.byName[JOBS_TO_QUEUE.introspect];
+  const deadline = Date.now() + BOOT_JOB_WAIT_MS;
+  for (;;) {
+    const boot = await queue.getJob(jobId('introspect', job));
+    if (!boot || !(await boot.isActive())) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(BOOT_JOB_POLL_MS);
+  }
+}
+
 /** Powers an aborted node off (failures only logged, as upstream) and ends its run. */
 export async function abort(ctx: WorkerContext, bullJob: Job): Promise<void> {
   await runNodeJob(ctx, bullJob, ['aborting'], async ({ job, record, log }) => {
     if (record.manage_boot) {
+      if (!(await bootJobSettled(ctx, job))) {
+        log.warn('boot job still under way after a minute: powering off anyway');
+      }
       try {
         await ctx.power.powerOff(lazyNode(job.node, () => ctx.ironic.getNode(job.node)));
       } catch (err) {
