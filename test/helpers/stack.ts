@@ -5,13 +5,12 @@ import {
   closeConnections,
   createLogger,
   openConnections,
-  redisReady,
   loadConfig,
   type Config,
   type StateStore,
 } from '@inspector/shared';
 import { createApp } from '../../apps/api/src/app.ts';
-import { closeApiDeps, createApiDeps } from '../../apps/api/src/deps.ts';
+import { apiDepsReady, closeApiDeps, createApiDeps } from '../../apps/api/src/deps.ts';
 import { createWorkerContext, type WorkerContext } from '../../apps/worker/src/context.ts';
 import { startWorkers } from '../../apps/worker/src/workers.ts';
 import {
@@ -66,7 +65,7 @@ export async function startStack(
   });
   const logger = createLogger(config.LOG_LEVEL, 'test');
   const apiDeps = createApiDeps(config, logger);
-  await redisReady(apiDeps.connections.store, 5000);
+  await apiDepsReady(apiDeps, 5000);
   const server: Server = await new Promise((resolve) => {
     const s = createApp(apiDeps).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -24,7 +24,12 @@ import { ConfigError, createLogger, loadConfig } from '@inspector/shared';
 import { createApp, createRouter } from '../../apps/api/src/app.ts';
 import { PUBLIC_ROUTES, isAdmin } from '../../apps/api/src/auth/access.ts';
 import { createAuth } from '../../apps/api/src/auth/auth.ts';
-import { closeApiDeps, createApiDeps, type ApiDeps } from '../../apps/api/src/deps.ts';
+import {
+  apiDepsReady,
+  closeApiDeps,
+  createApiDeps,
+  type ApiDeps,
+} from '../../apps/api/src/deps.ts';
 import { errorBodies } from '../../apps/api/src/middleware/errors.ts';
 import { startFakeIronic, type FakeIronic } from '../fixtures/fake-ironic.ts';
 import {
@@ -94,6 +99,7 @@ async function serveApi(env: Record<string, string>): Promise<Served> {
     ...env,
   });
   const deps = createApiDeps(config, logger);
+  await apiDepsReady(deps, 5000);
   const { url, server } = await listen(createApp(deps));
   return {
     url,

@@ -16,7 +16,12 @@ import {
 } from '@inspector/shared';
 import { createApp, createRouter } from '../../apps/api/src/app.ts';
 import { accessFor } from '../../apps/api/src/auth/access.ts';
-import { closeApiDeps, createApiDeps, type ApiDeps } from '../../apps/api/src/deps.ts';
+import {
+  apiDepsReady,
+  closeApiDeps,
+  createApiDeps,
+  type ApiDeps,
+} from '../../apps/api/src/deps.ts';
 import { errorBodies } from '../../apps/api/src/middleware/errors.ts';
 import { dashboard } from '../../apps/api/src/ops/dashboard.ts';
 import { dashboardDump } from '../helpers/ops.ts';
@@ -43,6 +48,7 @@ async function serveApi(
   config: Config,
 ): Promise<{ url: string; deps: ApiDeps; close(): Promise<void> }> {
   const deps = createApiDeps(config, createLogger('silent', 'test'));
+  await apiDepsReady(deps, 5000);
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -2,6 +2,7 @@ import {
   closeConnections,
   createServiceCore,
   openConnections,
+  redisReady,
   type Config,
   type Logger,
   type ServiceConnections,
@@ -22,6 +23,17 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps {
   const auth = createAuth(config, logger);
   const connections = openConnections(config, 'api', logger);
   return { ...createServiceCore(config, connections), config, connections, logger, auth };
+}
+
+/**
+ * Waits up to `timeoutMs` for every Redis connection; false if one is not up by then. The API's
+ * connections queue nothing while down, so a request served before they are up gets a 503.
+ */
+export async function apiDepsReady(deps: ApiDeps, timeoutMs: number): Promise<boolean> {
+  const ready = await Promise.all(
+    Object.values(deps.connections).map((client) => redisReady(client, timeoutMs)),
+  );
+  return ready.every(Boolean);
 }
 
 export async function closeApiDeps(deps: ApiDeps): Promise<void> {

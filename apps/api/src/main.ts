@@ -1,16 +1,13 @@
 import type { Server, ServerResponse } from 'node:http';
-import { createLogger, loadConfigOrExit, redisReady } from '@inspector/shared';
+import { createLogger, loadConfigOrExit } from '@inspector/shared';
 import { createApp } from './app.ts';
-import { closeApiDeps, createApiDeps } from './deps.ts';
+import { apiDepsReady, closeApiDeps, createApiDeps } from './deps.ts';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const deps = createApiDeps(config, logger);
-  const ready = await Promise.all(
-    Object.values(deps.connections).map((client) => redisReady(client, 5000)),
-  );
-  if (!ready.every(Boolean)) {
+  if (!(await apiDepsReady(deps, 5000))) {
     logger.warn('Redis is not answering yet: requests get 503 until it does');
   }
   const app = createApp(deps);
