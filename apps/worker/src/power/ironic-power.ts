@@ -4,16 +4,22 @@ import type { PowerDriver, PowerNode } from './power-driver.ts';
 export interface IronicPowerOptions {
   /** How long to wait for Ironic to report the node off. */
   confirmTimeoutMs: number;
+  /** The first pause between reads of the node; each next one is half as long again, up to 5 s. */
   confirmIntervalMs: number;
 }
+
+const MAX_CONFIRM_INTERVAL_MS = 5_000;
 
 /** Power and boot through Ironic's API, as upstream inspector does: the node's UUID is all it needs. */
 export class IronicPower implements PowerDriver {
   readonly name = 'ironic';
   constructor(
     private readonly ironic: IronicClient,
+    // Twice Ironic's own power_state_change_timeout (60 s): a conductor with a queue of power
+    // actions must not fail a run whose data is already in Ironic; the pauses grow so that
+    // hundreds of nodes waiting at once do not keep a busy Ironic busier.
     private readonly opts: IronicPowerOptions = {
-      confirmTimeoutMs: 60_000,
+      confirmTimeoutMs: 120_000,
       confirmIntervalMs: 500,
     },
   ) {}
@@ -45,13 +51,15 @@ export class IronicPower implements PowerDriver {
       await this.ironic.setPowerState(node.uuid, 'power off');
       // Ironic applies power changes asynchronously: read the state back.
       const deadline = Date.now() + this.opts.confirmTimeoutMs;
+      let pause = this.opts.confirmIntervalMs;
       for (;;) {
         const current = await this.ironic.getNode(node.uuid);
         if (current.power_state === 'power off') return;
         if (Date.now() > deadline) {
           throw new Error(`still "${current.power_state}" after ${this.opts.confirmTimeoutMs} ms`);
         }
-        await sleep(this.opts.confirmIntervalMs);
+        await sleep(pause);
+        pause = Math.min(pause * 1.5, MAX_CONFIRM_INTERVAL_MS);
       }
     } catch (err) {
       throw new InspectorError(
