@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { StateStore } from '@inspector/shared';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -20,4 +21,19 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
 
 export function newRedis(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+}
+
+/** A state store on a prefix of its own in the test Redis; `close` drops its keys. */
+export function testStore(): { redis: Redis; store: StateStore; close(): Promise<void> } {
+  const redis = newRedis();
+  const prefix = testPrefix();
+  const store = new StateStore(redis, { prefix, keepTimeMs: 60_000, secretTtlMs: 60_000 });
+  return {
+    redis,
+    store,
+    async close() {
+      await dropPrefix(redis, prefix);
+      await redis.quit();
+    },
+  };
 }

@@ -1,17 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StateStore } from '@inspector/shared';
-import { dropPrefix, newRedis, testPrefix } from '../../../test/helpers/redis.ts';
+import { testStore } from '../../../test/helpers/redis.ts';
 import { enqueueForRun } from './enqueue-for-run.ts';
 
-const redis = newRedis();
-const prefix = testPrefix();
-const store = new StateStore(redis, { prefix, keepTimeMs: 60_000, secretTtlMs: 60_000 });
-
-afterAll(async () => {
-  await dropPrefix(redis, prefix);
-  await redis.quit();
-});
+const { store, close } = testStore();
+afterAll(close);
 
 async function processingRun(): Promise<{ node: string; gen: number }> {
   const node = randomUUID();

@@ -1,15 +1,12 @@
-import { KeystoneSession, ServiceUnavailable, type Logger } from '@inspector/shared';
+import {
+  KeystoneSession,
+  ServiceUnavailable,
+  type KeystoneSessionOptions,
+  type Logger,
+} from '@inspector/shared';
 
-export interface KeystoneClientOptions {
-  /** Keystone's endpoint, with or without a trailing /v3. */
-  url: string;
-  username: string;
-  password: string;
-  project: string;
-  userDomain: string;
-  projectDomain: string;
-  timeoutMs: number;
-}
+/** Where Keystone is and who the service is there; errors and logging are the client's own. */
+export type KeystoneClientOptions = Omit<KeystoneSessionOptions, 'unavailable' | 'logger'>;
 
 /** What the service keeps of a validated token. */
 export interface ValidatedToken {

@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { dropPrefix, newRedis, testPrefix } from '../../../../test/helpers/redis.ts';
+import { dropPrefix, testPrefix, testStore } from '../../../../test/helpers/redis.ts';
 import { StateStore } from './state-store.ts';
 
-const redis = newRedis();
-const prefix = testPrefix();
-const store = new StateStore(redis, { prefix, keepTimeMs: 60_000, secretTtlMs: 60_000 });
-
-afterAll(async () => {
-  await dropPrefix(redis, prefix);
-  await redis.quit();
-});
+const { redis, store, close } = testStore();
+afterAll(close);
 
 let uuid: string;
 let bmc: string;
