@@ -26,7 +26,17 @@ async function ensureRedis(env: NodeJS.ProcessEnv): Promise<ChildProcess | null>
   const dir = path.join(root, '.data');
   mkdirSync(dir, { recursive: true });
   const port = 6390;
-  const redis = await spawnRedisServer({ port, dir, persistence: 'everysec' });
+  const redis = await spawnRedisServer({
+    port,
+    dir,
+    persistence: 'everysec',
+    detached: true,
+  }).catch((err: Error) => {
+    console.error(
+      `Could not start a private redis-server: ${err.message} (one left from an earlier npm start? stop it, or set REDIS_URL)`,
+    );
+    process.exit(1);
+  });
   env.REDIS_URL = `redis://127.0.0.1:${port}`;
   console.log(`Started a private redis-server on 127.0.0.1:${port}, append-only data in ${dir}`);
   return redis;
@@ -35,8 +45,15 @@ async function ensureRedis(env: NodeJS.ProcessEnv): Promise<ChildProcess | null>
 async function main(): Promise<void> {
   const env = { ...process.env };
   const redis = await ensureRedis(env);
+  // Process groups of their own: a Ctrl-C reaches only this script, which passes it on once. In
+  // the terminal's group, each would get it twice (from the terminal, then from here), and a
+  // second signal means "exit at once", dropping requests and jobs in hand.
   const run = (entry: string) =>
-    spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], { env, stdio: 'inherit' });
+    spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+      env,
+      stdio: 'inherit',
+      detached: true,
+    });
   const children = [run('apps/api/src/main.ts'), run('apps/worker/src/main.ts')];
   let exiting = false;
   const stopAll = (signal: NodeJS.Signals) => {
@@ -46,6 +63,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stopAll('SIGINT'));
   process.on('SIGTERM', () => stopAll('SIGTERM'));
+  // The terminal closing: its group (this script alone now) gets SIGHUP; the services must not outlive it.
+  process.on('SIGHUP', () => stopAll('SIGTERM'));
   let alive = children.length;
   for (const child of children) {
     child.on('exit', (code) => {

@@ -33,10 +33,21 @@ export interface RedisServerOptions {
   /** Append-only persistence: `always` loses nothing on a crash, `everysec` is faster; `off` keeps nothing. */
   persistence: 'always' | 'everysec' | 'off';
   stdio?: StdioOptions;
+  /**
+   * A process group of its own, so a Ctrl-C in the terminal reaches only its parent, which stops
+   * it after the services that use it.
+   */
+  detached?: boolean;
 }
 
-/** Spawns redis-server on 127.0.0.1 and resolves once it accepts connections. */
+/**
+ * Spawns redis-server on 127.0.0.1 and resolves once it accepts connections. A port something
+ * else already answers on is refused: the probe would take that process for the new server.
+ */
 export async function spawnRedisServer(opts: RedisServerOptions): Promise<ChildProcess> {
+  if (await portAnswers(opts.port)) {
+    throw new Error(`port ${opts.port} is taken already, so redis-server cannot listen there`);
+  }
   const persistence =
     opts.persistence === 'off'
       ? ['--appendonly', 'no']
@@ -56,7 +67,7 @@ export async function spawnRedisServer(opts: RedisServerOptions): Promise<ChildP
       'noeviction',
       ...persistence,
     ],
-    { stdio: opts.stdio ?? 'ignore' },
+    { stdio: opts.stdio ?? 'ignore', detached: opts.detached ?? false },
   );
   for (let i = 0; i < 200; i++) {
     if (await portAnswers(opts.port)) return child;

@@ -66,9 +66,12 @@ export function startService(
   entry: string,
   env: Record<string, string>,
   args: string[] = [],
+  opts: { detached?: boolean } = {},
 ): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
     cwd: ROOT,
+    // A process group of its own, for a test to signal as a terminal signals its foreground group.
+    detached: opts.detached ?? false,
     // Workers' HTTP servers on free ports, so test files running side by side never collide.
     env: { ...process.env, LOG_LEVEL: 'info', WORKER_HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
