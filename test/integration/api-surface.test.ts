@@ -97,7 +97,12 @@ describe('nodes by name, list, abort', () => {
     ]);
     const next = await api(stack, 'GET', `/v1/introspection?limit=2&marker=${specs[1]!.uuid}`);
     expect(next.body.introspection[0].uuid).toBe(specs[0]!.uuid);
+    const failed = nodeSpec(4);
+    stack.onBoot = () => ({ error: 'disk on fire' });
+    await api(stack, 'POST', `/v1/introspection/${failed.uuid}`);
+    await finished(failed.uuid);
     const errors = await api(stack, 'GET', '/v1/introspection?state=error');
+    expect(errors.body.introspection.map((s: { uuid: string }) => s.uuid)).toContain(failed.uuid);
     expect(errors.body.introspection.every((s: { state: string }) => s.state === 'error')).toBe(
       true,
     );
