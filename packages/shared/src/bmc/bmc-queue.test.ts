@@ -31,13 +31,13 @@ describe('BmcCallQueue', () => {
 
   it('does not make different BMCs wait for each other', async () => {
     const queue = new BmcCallQueue();
-    const t0 = performance.now();
     const [a, b] = await Promise.all([
       burst(queue, 'a:623', 1, 500, 100),
       burst(queue, 'b:623', 1, 500, 100),
     ]);
-    expect(Math.abs(a[0]!.start - b[0]!.start)).toBeLessThan(50);
-    expect(performance.now() - t0).toBeLessThan(400);
+    // The two calls overlap: neither BMC's call waited for the other's to end.
+    expect(b[0]!.start).toBeLessThan(a[0]!.end);
+    expect(a[0]!.start).toBeLessThan(b[0]!.end);
   });
 
   it('keeps going after a failed call and passes its error on', async () => {

@@ -183,9 +183,7 @@ describe('IpmitoolDriver power actions', () => {
 
   it('fails with a retryable timeout when the state does not follow', async () => {
     const bmc = fakeBmc({ power: 'off', stuck: true });
-    const t0 = performance.now();
     const err = await bmcFailure(driver(bmc, { powerConfirmTimeoutMs: 150 }).d.powerOn(creds));
-    expect(performance.now() - t0).toBeLessThan(400);
     expect(err).toMatchObject({ kind: 'timeout', retryable: true, reason: 'unconfirmed' });
     expect(err.message).toBe(
       'BMC 10.0.0.7:623: power on not confirmed within 0.2 s (power is off, user admin)',
