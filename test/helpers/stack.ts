@@ -65,7 +65,11 @@ export async function startStack(
   });
   const logger = createLogger(config.LOG_LEVEL, 'test');
   const apiDeps = createApiDeps(config, logger);
-  await apiDepsReady(apiDeps, 5000);
+  if (!(await apiDepsReady(apiDeps, 5000))) {
+    await closeApiDeps(apiDeps);
+    await ironic.close();
+    throw new Error(`Redis at ${REDIS_URL} does not answer`);
+  }
   const server: Server = await new Promise((resolve) => {
     const s = createApp(apiDeps).listen(0, '127.0.0.1', () => resolve(s));
   });
