@@ -201,6 +201,19 @@ describe('GET /v1/openapi.json', () => {
     for (const [, kind, name] of refs) expect(components[kind!]?.[name!], name).toBeDefined();
   });
 
+  it('lists the refusals middleware gives: versions, authentication, node identifiers', () => {
+    const responses = (path: string, method: string) =>
+      Object.keys((doc.paths[path] as Record<string, { responses: object }>)[method]!.responses);
+    expect(responses('/v1/introspection/{node}', 'get')).toEqual(
+      expect.arrayContaining(['400', '401', '403', '404', '406']),
+    );
+    expect(responses('/v1/introspection/{node}/abort', 'post')).toContain('400');
+    // The ramdisk's callback is public: no authentication to fail.
+    expect(responses('/v1/continue', 'post')).not.toContain('401');
+    expect(responses('/v1/continue', 'post')).toContain('406');
+    expect(responses('/healthz', 'get')).not.toContain('406');
+  });
+
   it('matches what the API really answers', async () => {
     const spec = nodeSpec(2);
     expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);

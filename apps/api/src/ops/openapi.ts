@@ -272,6 +272,23 @@ export function openApiDocument(): Record<string, unknown> {
     },
   };
 
+  // Refusals that come from middleware, not from a route, written once here: every API operation
+  // negotiates a version (406), each behind authentication may refuse the caller (401, 403), and
+  // a node identifier that is neither a UUID nor a name is a 400.
+  for (const [path, item] of Object.entries(paths)) {
+    for (const op of Object.values(item as Record<string, unknown>)) {
+      if (typeof op !== 'object' || op === null || !('responses' in op)) continue;
+      const operation = op as { tags: string[]; security?: unknown[]; responses: object };
+      if (operation.tags !== tags.api) continue;
+      operation.responses = {
+        ...operation.responses,
+        ...(path.includes('{node}') ? errors(400) : {}),
+        ...(operation.security?.length === 0 ? {} : errors(401, 403)),
+        ...errors(406),
+      };
+    }
+  }
+
   return {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
