@@ -344,9 +344,18 @@ export class StateStore {
     const out: NodeRecord[] = [];
     const page = Math.max(opts.limit, 100);
     while (out.length < opts.limit) {
-      const uuids = await this.#redis.zrevrange(this.keys.index, start, start + page - 1);
+      let uuids = await this.#redis.zrevrange(this.keys.index, start, start + page - 1);
       if (uuids.length === 0) break;
       start += uuids.length;
+      if (wanted) {
+        // A filter may have to pass over a week of runs to fill a page: it reads each one's
+        // state alone, and whole records only for the runs it keeps.
+        const states = this.#redis.pipeline();
+        for (const uuid of uuids) states.hget(this.keys.node(uuid), 'state');
+        const read = (await states.exec()) ?? [];
+        for (const [err] of read) if (err) throw err;
+        uuids = uuids.filter((_, i) => wanted.has(read[i]?.[1] as State));
+      }
       const pipeline = this.#redis.pipeline();
       for (const uuid of uuids) pipeline.hgetall(this.keys.node(uuid));
       for (const [err, hash] of (await pipeline.exec()) ?? []) {
