@@ -679,7 +679,8 @@ function keystoneCases(name: string, startTarget: () => Promise<Target>) {
       `refuses a cached token once it expires ${fakeOnly}`,
       async () => {
         const fake = t.fake!;
-        fake.tokenLifetimeMs = 1_500;
+        // Long enough that a loaded machine still validates it before it ends.
+        fake.tokenLifetimeMs = 4_000;
         let shortLived: string;
         try {
           shortLived = await token('operator');
@@ -688,7 +689,7 @@ function keystoneCases(name: string, startTarget: () => Promise<Target>) {
         }
         const issuedBy = Date.now();
         expect((await hit(main.url, 'GET', '/v1/introspection', as(shortLived))).status).toBe(200);
-        await new Promise((r) => setTimeout(r, issuedBy + 1_500 + 100 - Date.now()));
+        await new Promise((r) => setTimeout(r, issuedBy + 4_000 + 100 - Date.now()));
         const before = t.front.counts.validate;
         expect((await hit(main.url, 'GET', '/v1/introspection', as(shortLived))).status).toBe(401);
         // Refused because the cache let it go at its expiry and asked Keystone again.
@@ -702,15 +703,15 @@ function keystoneCases(name: string, startTarget: () => Promise<Target>) {
         const fake = t.fake!;
         const renewing = await serveMore({});
         const [first, second] = [await token('operator'), await token('operator')];
-        fake.tokenLifetimeMs = 2_000;
+        fake.tokenLifetimeMs = 4_000;
         try {
           expect((await hit(renewing.url, 'GET', '/v1/introspection', as(first))).status).toBe(200);
         } finally {
           fake.tokenLifetimeMs = 3_600_000;
         }
         noteServiceToken();
-        // Past three quarters of the service token's life, before its end.
-        await new Promise((r) => setTimeout(r, 1_600));
+        // Past three quarters of the service token's life (3 s), before its end (4 s).
+        await new Promise((r) => setTimeout(r, 3_200));
         const before = { ...t.front.counts };
         expect((await hit(renewing.url, 'GET', '/v1/introspection', as(second))).status).toBe(200);
         // Renewed up front: one authentication and one validation, no refused attempt first.
