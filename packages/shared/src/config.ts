@@ -80,13 +80,13 @@ export const ConfigSchema = z.object({
   IRONIC_TIMEOUT_MS: int(10_000, 1),
   /** Attempts per Ironic call on 409 (node locked), 5xx or a network error. Default 6. */
   IRONIC_RETRY_ATTEMPTS: int(6, 1, 100),
-  /** First back-off between Ironic attempts in milliseconds, doubled each time. Default 1000. */
+  /** Base back-off between Ironic attempts in milliseconds: doubled each time up to 16 times, jittered to 50–100 %. Default 1000. */
   IRONIC_RETRY_DELAY_MS: int(1_000, 0),
   /** Seconds a run may take before it ends with "Introspection timeout"; 0 disables. Default 3600. */
   INTROSPECTION_TIMEOUT_S: int(3600, 0, 315_576_000),
   /** Seconds a finished run's status and data are kept. Default 604800 (one week). */
   NODE_STATUS_KEEP_TIME_S: int(604_800, 1, 315_576_000),
-  /** Seconds between clean-up passes over the status index. Default 60. */
+  /** Seconds between clean-up passes: expired status-index entries, the timeout safety net, queue trimming. Default 60. */
   CLEAN_UP_PERIOD_S: int(60, 1),
   /** Ordered processing hooks. Default ramdisk_error,scheduler,validate_interfaces. */
   PROCESSING_HOOKS: csv(HOOK_NAMES, 'ramdisk_error,scheduler,validate_interfaces'),
@@ -134,7 +134,7 @@ export const ConfigSchema = z.object({
   COMPLETED_JOB_KEEP_S: int(3600, 0),
   /** Seconds failed job attempts stay in the queues for inspection. Default 604800. */
   FAILED_JOB_KEEP_S: int(604_800, 0),
-  /** Seconds a worker waits for jobs in hand on SIGTERM before it exits. Default 30. */
+  /** Seconds the API (requests in flight) or a worker (jobs in hand) drains on SIGTERM or SIGINT before it exits 1. Default 30. */
   SHUTDOWN_GRACE_S: int(30, 0),
   /** Port of each worker's own HTTP server (/metrics, /healthz, /readyz); 0 picks a free one. Default 9090. */
   WORKER_HTTP_PORT: int(9090, 0, 65535),
@@ -145,13 +145,13 @@ export const ConfigSchema = z.object({
    * `noauth`. Default noauth, so a first `npm start` works; upstream defaults to keystone.
    */
   AUTH_STRATEGY: z.enum(['keystone', 'http_basic', 'noauth']).default('noauth'),
-  /** Keystone endpoint, e.g. http://127.0.0.1:5000 (a trailing /v3 is accepted). Required for keystone. */
+  /** Keystone endpoint, e.g. http://127.0.0.1:5000 (a trailing /v3 is accepted). Required when AUTH_STRATEGY or IRONIC_AUTH_STRATEGY is keystone. */
   KEYSTONE_URL: z.url({ error: 'expected a URL' }).optional(),
-  /** The service's own Keystone user, which validates callers' tokens. Required for keystone. */
+  /** The service's own Keystone user, which validates callers' tokens and calls Ironic. Required as KEYSTONE_URL. */
   KEYSTONE_USERNAME: z.string().min(1).optional(),
-  /** That user's password. Required for keystone. */
+  /** That user's password. Required as KEYSTONE_URL. */
   KEYSTONE_PASSWORD: z.string().min(1).optional(),
-  /** Project the service's token is scoped to. Required for keystone. */
+  /** Project the service's token is scoped to. Required as KEYSTONE_URL. */
   KEYSTONE_PROJECT: z.string().min(1).optional(),
   /** Domain name of the service user. Default Default. */
   KEYSTONE_USER_DOMAIN: z.string().min(1).default('Default'),
