@@ -9,6 +9,8 @@ import path from 'node:path';
 import { portAnswers, redisServerInstalled, spawnRedisServer } from './lib/redis-server.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
+/** Signals closer together than this are one request to stop, delivered twice. */
+const REPEAT_WINDOW_MS = 1000;
 
 async function ensureRedis(env: NodeJS.ProcessEnv): Promise<ChildProcess | null> {
   if (env.REDIS_URL) return null;
@@ -56,14 +58,20 @@ async function main(): Promise<void> {
     });
   const children = [run('apps/api/src/main.ts'), run('apps/worker/src/main.ts')];
   let exiting = false;
+  let firstSignalAt = 0;
   const stopAll = (signal: NodeJS.Signals) => {
+    // Under `npm start` one Ctrl-C arrives twice, from the terminal and forwarded by npm: only a
+    // signal well after the first is a second request, which makes the services exit at once.
+    if (exiting && Date.now() - firstSignalAt < REPEAT_WINDOW_MS) return;
     for (const child of children) child.kill(signal);
     if (exiting) redis?.kill('SIGKILL');
     exiting = true;
+    firstSignalAt ||= Date.now();
   };
   process.on('SIGINT', () => stopAll('SIGINT'));
   process.on('SIGTERM', () => stopAll('SIGTERM'));
-  // The terminal closing: its group (this script alone now) gets SIGHUP; the services must not outlive it.
+  // The terminal closing hangs up its group (npm and this script, not the services, which have
+  // groups of their own): the services must not outlive it.
   process.on('SIGHUP', () => stopAll('SIGTERM'));
   let alive = children.length;
   for (const child of children) {

@@ -68,7 +68,19 @@ export function startService(
   args: string[] = [],
   opts: { detached?: boolean } = {},
 ): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
+  const argv = ['--import', 'tsx', path.join(ROOT, entry), ...args];
+  return startProcess(entry, process.execPath, argv, env, opts);
+}
+
+/** Starts any command from the repository's root, its output read line by line. */
+export function startProcess(
+  name: string,
+  command: string,
+  argv: string[],
+  env: Record<string, string>,
+  opts: { detached?: boolean } = {},
+): ServiceProcess {
+  const child = spawn(command, argv, {
     cwd: ROOT,
     // A process group of its own, for a test to signal as a terminal signals its foreground group.
     detached: opts.detached ?? false,
@@ -108,7 +120,7 @@ export function startService(
           () =>
             reject(
               new Error(
-                `${entry} did not print ${re} in ${timeoutMs} ms:\n${output.slice(-20).join('\n')}`,
+                `${name} did not print ${re} in ${timeoutMs} ms:\n${output.slice(-20).join('\n')}`,
               ),
             ),
           timeoutMs,
@@ -124,7 +136,7 @@ export function startService(
           clearTimeout(timer);
           reject(
             new Error(
-              `${entry} exited (${code}) before printing ${re}:\n${output.slice(-20).join('\n')}`,
+              `${name} exited (${code}) before printing ${re}:\n${output.slice(-20).join('\n')}`,
             ),
           );
         });

@@ -369,6 +369,26 @@ describe('ramdisk logs', () => {
     );
   });
 
+  it('are written out when the run times out during processing', async () => {
+    const spec = nodeSpec(17);
+    stack.onBoot = () => ({ logs: 'journal: slow ironic' });
+    // Processing held at Ironic's PATCH while the run's timeout fires.
+    stack.ironic.faults.add({ node: spec.uuid, method: 'PATCH', delayMs: 2000, times: 1 });
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    const record = await waitUntil('processing', async () => {
+      const r = await stack.store.get(spec.uuid);
+      return r?.state === 'processing' ? r : null;
+    });
+    const job = { node: spec.uuid, gen: record.gen, reqId: 'r' };
+    await stack.worker.queues.add('timeout', job, { jobId: `now-${spec.uuid}` });
+    expect(await finished(spec.uuid)).toMatchObject({
+      state: 'error',
+      error: 'Introspection timeout',
+    });
+    const file = await logFile(spec.uuid);
+    expect(await readFile(path.join(logsDir, file), 'utf8')).toBe('journal: slow ironic');
+  });
+
   it('of a finished run leave Redis without a file', async () => {
     const spec = nodeSpec(13);
     stack.onBoot = () => ({ logs: 'journal: all good' });

@@ -13,7 +13,15 @@ import { processors } from './processors/index.ts';
  */
 async function endRunOfFailedJob(ctx: WorkerContext, job: Job, err: Error): Promise<void> {
   const data = NodeJobSchema.safeParse(job.data);
-  if (!data.success || !(await job.isFailed())) return;
+  if (!data.success) return;
+  // Told from the failure itself first: with FAILED_JOB_KEEP_S=0 the job is gone from the failed
+  // set before this event. A job that stalled too often fails as unrecoverable on its next pick-up.
+  const final =
+    err instanceof UnrecoverableError ||
+    err.name === 'UnrecoverableError' ||
+    job.attemptsMade >= (job.opts.attempts ?? 1) ||
+    (await job.isFailed());
+  if (!final) return;
   const moved = await endRun(ctx, data.data, 'error', {
     error: `Job ${job.name} failed: ${err.message}`,
   });

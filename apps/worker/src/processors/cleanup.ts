@@ -1,5 +1,6 @@
 import { TERMINAL_STATES } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
+import { endRun } from '../end-run.ts';
 import { TIMEOUT_ERROR } from './timeout.ts';
 
 /**
@@ -14,10 +15,8 @@ export async function cleanup(ctx: WorkerContext): Promise<void> {
   if (timeoutMs > 0) {
     for (const record of await ctx.store.staleRuns(Date.now() - timeoutMs)) {
       if (TERMINAL_STATES.has(record.state)) continue;
-      const moved = await ctx.store.transition(record.uuid, record.gen, 'timeout', {
-        error: TIMEOUT_ERROR,
-        record,
-      });
+      const run = { node: record.uuid, gen: record.gen, reqId: record.req_id };
+      const moved = await endRun(ctx, run, 'timeout', { error: TIMEOUT_ERROR, record });
       if (moved.ok) timedOut++;
     }
   }
