@@ -1,12 +1,9 @@
 import {
   KeystoneSession,
   ServiceUnavailable,
-  type KeystoneSessionOptions,
+  type KeystoneCredentials,
   type Logger,
 } from '@inspector/shared';
-
-/** Where Keystone is and who the service is there; errors and logging are the client's own. */
-export type KeystoneClientOptions = Omit<KeystoneSessionOptions, 'unavailable' | 'logger'>;
 
 /** What the service keeps of a validated token. */
 export interface ValidatedToken {
@@ -27,7 +24,7 @@ export interface ValidatedToken {
 export class KeystoneClient {
   readonly #session: KeystoneSession;
 
-  constructor(opts: KeystoneClientOptions, logger: Logger) {
+  constructor(opts: KeystoneCredentials, logger: Logger) {
     this.#session = new KeystoneSession({
       ...opts,
       logger,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, Unauthorized, type Config, type Logger } from '@inspector/shared';
+import { Unauthorized, keystoneCredentials, type Config, type Logger } from '@inspector/shared';
 import type { AuthIdentity } from './access.ts';
 import type { Authenticator } from './authenticator.ts';
 import { KeystoneClient, type ValidatedToken } from './keystone-client.ts';
@@ -30,22 +30,8 @@ export type KeystoneSettings = Pick<
  * Concurrent requests with the same token share one validation.
  */
 export function keystoneAuthenticator(settings: KeystoneSettings, logger: Logger): Authenticator {
-  const { KEYSTONE_URL: url, KEYSTONE_USERNAME, KEYSTONE_PASSWORD, KEYSTONE_PROJECT } = settings;
-  if (!url || !KEYSTONE_USERNAME || !KEYSTONE_PASSWORD || !KEYSTONE_PROJECT) {
-    throw new ConfigError('AUTH_STRATEGY=keystone needs KEYSTONE_URL and the service credentials');
-  }
-  const client = new KeystoneClient(
-    {
-      url,
-      username: KEYSTONE_USERNAME,
-      password: KEYSTONE_PASSWORD,
-      project: KEYSTONE_PROJECT,
-      userDomain: settings.KEYSTONE_USER_DOMAIN,
-      projectDomain: settings.KEYSTONE_PROJECT_DOMAIN,
-      timeoutMs: settings.KEYSTONE_TIMEOUT_MS,
-    },
-    logger,
-  );
+  const credentials = keystoneCredentials(settings, 'AUTH_STRATEGY=keystone');
+  const client = new KeystoneClient(credentials, logger);
   const allowed = new Set(settings.KEYSTONE_ALLOWED_ROLES.map((r) => r.toLowerCase()));
   const validTtlMs = settings.KEYSTONE_TOKEN_CACHE_TTL_S * 1000;
   const refusedTtlMs = settings.KEYSTONE_NEGATIVE_CACHE_TTL_S * 1000;
@@ -81,7 +67,7 @@ export function keystoneAuthenticator(settings: KeystoneSettings, logger: Logger
   };
 
   return {
-    challenge: `Keystone uri="${url.replace(/\/+$/, '')}"`,
+    challenge: `Keystone uri="${credentials.url.replace(/\/+$/, '')}"`,
     async identify(ctx) {
       const token = ctx.get('X-Auth-Token');
       if (!TOKEN_SHAPE.test(token)) throw new Unauthorized();

@@ -1,4 +1,4 @@
-import type { IronicNode } from '@inspector/shared';
+import type { IronicClient, IronicNode } from '@inspector/shared';
 
 /**
  * The node a power action is for. Its Ironic record is fetched only by a
@@ -10,9 +10,10 @@ export interface PowerNode {
   details(): Promise<IronicNode>;
 }
 
-export function lazyNode(uuid: string, load: () => Promise<IronicNode>): PowerNode {
+/** A node known by its UUID, its record read from Ironic on first need. */
+export function lazyNode(ironic: IronicClient, uuid: string): PowerNode {
   let loaded: Promise<IronicNode> | undefined;
-  return { uuid, details: () => (loaded ??= load()) };
+  return { uuid, details: () => (loaded ??= ironic.getNode(uuid)) };
 }
 
 export function knownNode(node: IronicNode): PowerNode {

@@ -35,7 +35,7 @@ export async function abort(ctx: WorkerContext, bullJob: Job): Promise<void> {
         log.warn('boot job still under way after a minute: powering off anyway');
       }
       try {
-        await ctx.power.powerOff(lazyNode(job.node, () => ctx.ironic.getNode(job.node)));
+        await ctx.power.powerOff(lazyNode(ctx.ironic, job.node));
       } catch (err) {
         log.warn({ err: coerceError(err).message }, 'power off after abort failed');
       }

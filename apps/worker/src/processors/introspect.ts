@@ -17,7 +17,7 @@ export async function introspect(ctx: WorkerContext, bullJob: Job): Promise<void
       log.info('boot not managed: waiting for the node to be powered on by hand');
       return;
     }
-    const node = lazyNode(job.node, () => ctx.ironic.getNode(job.node));
+    const node = lazyNode(ctx.ironic, job.node);
     await ctx.power.setPxeBoot(node);
     if (record.state === 'starting') {
       const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record });

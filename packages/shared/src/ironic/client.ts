@@ -3,7 +3,7 @@ import { InspectorError, NotFound, coerceError } from '../errors.ts';
 import type { Config } from '../config.ts';
 import { withRetry, type RetryPolicy } from '../retry.ts';
 import { exchange } from '../http-exchange.ts';
-import { KeystoneSession } from '../keystone/keystone-session.ts';
+import { KeystoneSession, keystoneCredentials } from '../keystone/keystone-session.ts';
 import {
   IronicNodeSchema,
   IronicPortSchema,
@@ -312,24 +312,12 @@ export function ironicClientFromConfig(
       maxDelayMs: Math.max(config.IRONIC_RETRY_DELAY_MS * 16, 1),
     },
     onCall,
-    auth: config.IRONIC_AUTH_STRATEGY === 'keystone' ? keystoneSession(config) : undefined,
-  });
-}
-
-function keystoneSession(config: Config): KeystoneSession {
-  const { KEYSTONE_URL, KEYSTONE_USERNAME, KEYSTONE_PASSWORD, KEYSTONE_PROJECT } = config;
-  // loadConfig refuses IRONIC_AUTH_STRATEGY=keystone without them.
-  if (!KEYSTONE_URL || !KEYSTONE_USERNAME || !KEYSTONE_PASSWORD || !KEYSTONE_PROJECT) {
-    throw new Error('IRONIC_AUTH_STRATEGY=keystone needs KEYSTONE_URL and the service credentials');
-  }
-  return new KeystoneSession({
-    url: KEYSTONE_URL,
-    username: KEYSTONE_USERNAME,
-    password: KEYSTONE_PASSWORD,
-    project: KEYSTONE_PROJECT,
-    userDomain: config.KEYSTONE_USER_DOMAIN,
-    projectDomain: config.KEYSTONE_PROJECT_DOMAIN,
-    timeoutMs: config.KEYSTONE_TIMEOUT_MS,
-    unavailable: (reason, cause) => new Error(reason, { cause }),
+    auth:
+      config.IRONIC_AUTH_STRATEGY === 'keystone'
+        ? new KeystoneSession({
+            ...keystoneCredentials(config, 'IRONIC_AUTH_STRATEGY=keystone'),
+            unavailable: (reason, cause) => new Error(reason, { cause }),
+          })
+        : undefined,
   });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError, type Config } from '../config.ts';
 import { coerceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -16,12 +17,47 @@ export interface KeystoneSessionOptions {
   logger?: Logger;
 }
 
+/** Where Keystone is and who the service is there. */
+export type KeystoneCredentials = Omit<KeystoneSessionOptions, 'unavailable' | 'logger'>;
+
+/**
+ * The KEYSTONE_* settings as a session's credentials, for the API's token validation and the
+ * Ironic client alike; `needs` names the setting that asked for them when one is missing.
+ */
+export function keystoneCredentials(
+  config: Pick<
+    Config,
+    | 'KEYSTONE_URL'
+    | 'KEYSTONE_USERNAME'
+    | 'KEYSTONE_PASSWORD'
+    | 'KEYSTONE_PROJECT'
+    | 'KEYSTONE_USER_DOMAIN'
+    | 'KEYSTONE_PROJECT_DOMAIN'
+    | 'KEYSTONE_TIMEOUT_MS'
+  >,
+  needs: string,
+): KeystoneCredentials {
+  const { KEYSTONE_URL, KEYSTONE_USERNAME, KEYSTONE_PASSWORD, KEYSTONE_PROJECT } = config;
+  if (!KEYSTONE_URL || !KEYSTONE_USERNAME || !KEYSTONE_PASSWORD || !KEYSTONE_PROJECT) {
+    throw new ConfigError(`${needs} needs KEYSTONE_URL and the service credentials`);
+  }
+  return {
+    url: KEYSTONE_URL,
+    username: KEYSTONE_USERNAME,
+    password: KEYSTONE_PASSWORD,
+    project: KEYSTONE_PROJECT,
+    userDomain: config.KEYSTONE_USER_DOMAIN,
+    projectDomain: config.KEYSTONE_PROJECT_DOMAIN,
+    timeoutMs: config.KEYSTONE_TIMEOUT_MS,
+  };
+}
+
 const timestamp = z
   .string()
   .transform((s) => Date.parse(s))
   .refine((ms) => Number.isFinite(ms), 'expected an ISO 8601 time');
 
-export const KeystoneTokenBody = z.object({
+const KeystoneTokenBody = z.object({
   token: z.object({
     expires_at: timestamp,
     issued_at: timestamp.optional(),
