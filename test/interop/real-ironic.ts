@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { NodeSpec } from '../fixtures/fake-ironic.ts';
+import { keystoneToken } from '../fixtures/fake-keystone.ts';
 import { ROOT, requireExecutables, waitUntil } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
@@ -48,12 +49,50 @@ export interface RealIronicOptions {
   inspectorUrl: string;
   /** Seconds between Ironic's status polls of nodes in `inspect wait`. */
   pollS: number;
+  /**
+   * A Keystone (shared/real-keystone) that Ironic validates every caller's
+   * token with, as in an OpenStack cloud; Ironic also authenticates its calls
+   * to the service with it. Without one, Ironic is noauth.
+   */
+  keystoneUrl?: string;
+}
+
+/** Ironic's own service identity in a Keystone started by shared/real-keystone. */
+export const IRONIC_KEYSTONE_USER = { username: 'admin', password: 'adminpass', project: 'admin' };
+
+/**
+ * ironic-up writes a noauth ironic.conf; oslo.config reads OS_<GROUP>__<OPTION>
+ * from the environment before the file, which turns that Ironic into one
+ * behind Keystone without a configuration of our own.
+ */
+function keystoneEnv(keystoneUrl: string): Record<string, string> {
+  const { username, password, project } = IRONIC_KEYSTONE_USER;
+  const identity = (group: string) => ({
+    [`OS_${group}__AUTH_TYPE`]: 'password',
+    [`OS_${group}__AUTH_URL`]: keystoneUrl,
+    [`OS_${group}__USERNAME`]: username,
+    [`OS_${group}__PASSWORD`]: password,
+    [`OS_${group}__PROJECT_NAME`]: project,
+    [`OS_${group}__USER_DOMAIN_NAME`]: 'Default',
+    [`OS_${group}__PROJECT_DOMAIN_NAME`]: 'Default',
+  });
+  return {
+    OS_DEFAULT__AUTH_STRATEGY: 'keystone',
+    OS_KEYSTONE_AUTHTOKEN__WWW_AUTHENTICATE_URI: keystoneUrl,
+    ...identity('KEYSTONE_AUTHTOKEN'),
+    ...identity('INSPECTOR'),
+  };
 }
 
 export async function startRealIronic(opts: RealIronicOptions): Promise<RealIronic> {
   requireRealIronic();
   const dir = await mkdtemp(path.join(tmpdir(), 'real-ironic-interop-'));
-  const env = { ...process.env, IRONIC_DIR: dir, IRONIC_PORT: String(opts.port) };
+  const env = {
+    ...process.env,
+    IRONIC_DIR: dir,
+    IRONIC_PORT: String(opts.port),
+    ...(opts.keystoneUrl ? keystoneEnv(opts.keystoneUrl) : {}),
+  };
   const url = `http://127.0.0.1:${opts.port}`;
   const logTail = async (lines = 30) => {
     const text = await readFile(path.join(dir, 'ironic.log'), 'utf8').catch(() => '');
@@ -72,10 +111,18 @@ export async function startRealIronic(opts: RealIronicOptions): Promise<RealIron
     await close();
     throw new Error(`ironic-up failed: ${(err as Error).message}\n${tail}`);
   }
+  let token: Promise<string> | undefined;
+  const authHeader = async (): Promise<Record<string, string>> => {
+    if (!opts.keystoneUrl) return {};
+    const { username, password, project } = IRONIC_KEYSTONE_USER;
+    token ??= keystoneToken(opts.keystoneUrl, username, password, project);
+    return { 'X-Auth-Token': await token };
+  };
   const call = async (method: string, apiPath: string, body?: unknown): Promise<IronicAnswer> => {
     const res = await fetch(`${url}${apiPath}`, {
       method,
       headers: {
+        ...(await authHeader()),
         'X-OpenStack-Ironic-API-Version': IRONIC_API_VERSION,
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       },
