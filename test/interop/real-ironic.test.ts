@@ -48,7 +48,10 @@ describe.skipIf(!ENABLED)(
         startRealIronic({ port: ironicPort, inspectorUrl: fromIronic.url, pollS: POLL_S }).then(
           (i) => (ironic = i),
         ),
-        startInspector({ IRONIC_URL: toIronic.url }, servicePort).then((s) => (service = s)),
+        // Frequent clean-ups, for the Ironic sync's case.
+        startInspector({ IRONIC_URL: toIronic.url, CLEAN_UP_PERIOD_S: '2' }, servicePort).then(
+          (s) => (service = s),
+        ),
       ]);
       for (const result of started) if (result.status === 'rejected') throw result.reason;
     }, 240_000);
@@ -206,6 +209,30 @@ describe.skipIf(!ENABLED)(
         /^ironic-inspector inspection failed: .*disk controller on fire/,
       );
       expect(await status(e.uuid)).toMatchObject({ state: 'error' });
+    });
+
+    it('a node deleted from Ironic mid-run has its run dropped by the clean-up', async () => {
+      const f = nodeSpec(705);
+      await enrolNode(ironic, f, { macs: f.macs });
+      expect((await api(service, 'POST', `/v1/introspection/${f.uuid}`)).status).toBe(202);
+      await eventually(
+        `${f.name} waiting`,
+        async () => (await status(f.uuid))?.state === 'waiting',
+      );
+      const deleted = await ironic.call('DELETE', `/v1/nodes/${f.uuid}`);
+      expect(deleted.status).toBe(204);
+      const callsBefore = toIronic.calls.length;
+
+      await eventually(`${f.name} dropped`, async () => {
+        const res = await api(service, 'GET', `/v1/introspection/${f.uuid}`);
+        return res.status === 404;
+      });
+      const listing = toIronic.calls
+        .slice(callsBefore)
+        .filter((c) => c.path.startsWith('/v1/nodes?fields=uuid'));
+      expect(listing.map((c) => c.status)).toContain(200);
+      // The nodes of the other cases are still there, and so are their runs.
+      expect((await status(nodeSpec(700).uuid))?.state).toBe('finished');
     });
   },
 );

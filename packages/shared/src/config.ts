@@ -86,8 +86,10 @@ export const ConfigSchema = z.object({
   INTROSPECTION_TIMEOUT_S: int(3600, 0, 315_576_000),
   /** Seconds a finished run's status and data are kept. Default 604800 (one week). */
   NODE_STATUS_KEEP_TIME_S: int(604_800, 1, 315_576_000),
-  /** Seconds between clean-up passes: expired status-index entries, the timeout safety net, queue trimming. Default 60. */
+  /** Seconds between clean-up passes: expired status-index entries, the timeout safety net, queue trimming, the Ironic sync. Default 60. */
   CLEAN_UP_PERIOD_S: int(60, 1),
+  /** Each clean-up pass lists Ironic's nodes and drops the runs of nodes no longer there, unfinished ones ending in error first. Default true. */
+  IRONIC_SYNC: bool(true),
   /** Ordered processing hooks. Default ramdisk_error,scheduler,validate_interfaces. */
   PROCESSING_HOOKS: csv(HOOK_NAMES, 'ramdisk_error,scheduler,validate_interfaces'),
   /** Which interfaces get Ironic ports: pxe, active or all. Default pxe. */

@@ -1,12 +1,14 @@
 import { TERMINAL_STATES } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
+import { forgetDeletedNodes } from './ironic-sync.ts';
 import { TIMEOUT_ERROR } from './timeout.ts';
 
 /**
  * Periodic: drops expired runs from the status index and finished jobs past
- * their retention from the queues and, as a safety net for a lost timeout
- * job, times out runs older than the timeout.
+ * their retention from the queues, the runs of nodes deleted from Ironic
+ * (IRONIC_SYNC) and, as a safety net for a lost timeout job, times out runs
+ * older than the timeout.
  */
 export async function cleanup(ctx: WorkerContext): Promise<void> {
   const removed = await ctx.store.cleanup();
@@ -20,7 +22,8 @@ export async function cleanup(ctx: WorkerContext): Promise<void> {
       if (moved.ok) timedOut++;
     }
   }
+  const forgotten = ctx.config.IRONIC_SYNC ? await forgetDeletedNodes(ctx) : 0;
   const trimmed = await ctx.queues.trim();
-  if (removed || timedOut || trimmed)
-    ctx.logger.info({ removed, timedOut, trimmed }, 'clean-up pass');
+  if (removed || timedOut || forgotten || trimmed)
+    ctx.logger.info({ removed, timedOut, forgotten, trimmed }, 'clean-up pass');
 }

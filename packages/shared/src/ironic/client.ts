@@ -84,6 +84,7 @@ function ironicFault(text: string): string {
  */
 const NODE_FIELDS = Object.keys(IronicNodeSchema.shape).join(',');
 const PORT_FIELDS = Object.keys(IronicPortSchema.shape).join(',');
+const LIST_PAGE = 1000;
 
 export class IronicClient {
   readonly #opts: IronicClientOptions;
@@ -209,21 +210,46 @@ export class IronicClient {
   }
 
   async listPorts(nodeUuid: string): Promise<IronicPort[]> {
-    const op = `List ports of node ${nodeUuid}`;
-    const schema = z.object({ ports: z.array(IronicPortSchema) });
-    const pageSize = 1000;
-    const ports: IronicPort[] = [];
-    // Paged by marker ourselves: Ironic's `next` link drops the node_uuid filter.
+    return this.#listAll(
+      `List ports of node ${nodeUuid}`,
+      `/v1/ports?node_uuid=${nodeUuid}&fields=${PORT_FIELDS}`,
+      'ports',
+      IronicPortSchema,
+    );
+  }
+
+  /** The UUID of every node Ironic has. */
+  async listNodeUuids(): Promise<Set<string>> {
+    const nodes = await this.#listAll(
+      'List nodes',
+      '/v1/nodes?fields=uuid',
+      'nodes',
+      z.looseObject({ uuid: z.string() }),
+    );
+    return new Set(nodes.map((n) => n.uuid));
+  }
+
+  /**
+   * Every page of a collection. Ironic caps a page at its own `max_limit`,
+   * which may be below the size asked for, and says there is more with a
+   * `next` link; the pages are asked for by marker here, as that link drops
+   * some filters (node_uuid) and names Ironic's public URL, not IRONIC_URL.
+   */
+  async #listAll<T extends { uuid: string }>(
+    op: string,
+    path: string,
+    key: 'nodes' | 'ports',
+    item: z.ZodType<T>,
+  ): Promise<T[]> {
+    const schema = z.object({ [key]: z.array(item), next: z.string().nullish() });
+    const items: T[] = [];
     for (let marker = ''; ;) {
-      const path = `/v1/ports?node_uuid=${nodeUuid}&fields=${PORT_FIELDS}&limit=${pageSize}${marker}`;
-      const page: z.infer<typeof schema> = this.#parse(
-        op,
-        schema,
-        await this.#call(op, 'GET', path),
-      );
-      ports.push(...page.ports);
-      if (page.ports.length < pageSize) return ports;
-      marker = `&marker=${page.ports[page.ports.length - 1]!.uuid}`;
+      const url = `${path}&limit=${LIST_PAGE}${marker}`;
+      const page = this.#parse(op, schema, await this.#call(op, 'GET', url));
+      const got = page[key] as T[];
+      items.push(...got);
+      if (!page.next || got.length === 0) return items;
+      marker = `&marker=${got[got.length - 1]!.uuid}`;
     }
   }
 

@@ -85,3 +85,17 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 `;
+
+/**
+ * KEYS: node, index, active runs, raw, processed, logs, secret, lookup keys...
+ * ARGV: gen, uuid. Drops a run and everything kept for it, unless the node was
+ * started again since its caller read it.
+ */
+export const FORGET = `
+if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
+for i = 8, #KEYS do redis.call('SREM', KEYS[i], ARGV[2]) end
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+return 1
+`;

@@ -204,4 +204,58 @@ describe('StateStore (real Redis)', () => {
     expect((await local.list({ limit: 10 }))!.map((r) => r.uuid)).toEqual([b]);
     await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
   });
+
+  it('forgets a run with its data and lookup entries, unless the node was started again', async () => {
+    const local = new StateStore(redis, {
+      prefix: testPrefix(),
+      keepTimeMs: 60_000,
+      secretTtlMs: 1000,
+    });
+    const k = local.keys;
+    const [a, b] = [randomUUID(), randomUUID()];
+    const macA = '52:54:00:00:03:01';
+    const ga = await local.start(
+      { uuid: a, bmc: ['10.3.0.1'], macs: [macA], manageBoot: true, reqId: '' },
+      1,
+    );
+    await local.start(
+      { uuid: b, bmc: [], macs: ['52:54:00:00:03:02'], manageBoot: true, reqId: '' },
+      5,
+    );
+    expect(await local.indexedBefore(5)).toEqual([a]);
+    expect(await local.indexedBefore(6)).toEqual([a, b]);
+
+    // A run read, then ended and started again: what was read is no longer the current run.
+    const stale = (await local.get(a))!;
+    await local.transition(a, ga.gen, 'error', { error: 'x' });
+    await local.start({ uuid: a, bmc: ['10.3.0.1'], macs: [macA], manageBoot: true, reqId: '' }, 7);
+    expect(await local.forget(stale)).toBe(false);
+    const current = (await local.get(a))!;
+    expect(current.gen).not.toBe(stale.gen);
+    await redis.set(k.raw(a), '{}');
+    await redis.set(k.processed(a), '{}');
+
+    expect(await local.forget(current)).toBe(true);
+    expect(await local.get(a)).toBeNull();
+    expect(await redis.exists(k.raw(a), k.processed(a))).toBe(0);
+    expect(await local.candidates({ bmc_address: ['10.3.0.1'], mac: [macA] })).toEqual([[], []]);
+    expect(await redis.zscore(k.active, a)).toBeNull();
+    expect((await local.list({ limit: 10 }))!.map((r) => r.uuid)).toEqual([b]);
+    await dropPrefix(redis, k.index.replace(':nodes', ''));
+  });
+
+  it('reads the index whole across pages', async () => {
+    const local = new StateStore(redis, {
+      prefix: testPrefix(),
+      keepTimeMs: 60_000,
+      secretTtlMs: 1000,
+    });
+    const uuids = Array.from({ length: 7 }, () => randomUUID());
+    for (const [i, u] of uuids.entries())
+      await local.start({ uuid: u, bmc: [], macs: [], manageBoot: true, reqId: '' }, 10 + (i % 3));
+    const read = await local.indexedBefore(100, 3);
+    expect(read).toHaveLength(7);
+    expect(new Set(read)).toEqual(new Set(uuids));
+    await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
+  });
 });

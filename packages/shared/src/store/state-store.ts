@@ -12,7 +12,7 @@ import {
 } from '../state-machine.ts';
 import type { RedisClient } from '../redis.ts';
 import { storeKeys, type StoreKeys } from './keys.ts';
-import { SET_IF_GEN, START, TRANSITION } from './scripts.ts';
+import { FORGET, SET_IF_GEN, START, TRANSITION } from './scripts.ts';
 
 const jsonList = z
   .string()
@@ -114,6 +114,7 @@ type ScriptedRedis = RedisClient & {
   inspectorStart(numKeys: number, ...args: (string | number)[]): Promise<ScriptReply>;
   inspectorTransition(numKeys: number, ...args: (string | number)[]): Promise<ScriptReply>;
   inspectorSetIfGen(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  inspectorForget(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -133,6 +134,7 @@ export class StateStore {
       r.defineCommand('inspectorStart', { lua: START });
       r.defineCommand('inspectorTransition', { lua: TRANSITION });
       r.defineCommand('inspectorSetIfGen', { lua: SET_IF_GEN });
+      r.defineCommand('inspectorForget', { lua: FORGET });
     }
     this.#redis = r;
   }
@@ -383,6 +385,49 @@ export class StateStore {
     );
     const records = await Promise.all(uuids.map((uuid) => this.get(uuid)));
     return records.filter((r): r is NodeRecord => r !== null);
+  }
+
+  /**
+   * Nodes with a run kept here whose latest run started before `startedBefore`.
+   * Read whole before a caller changes any: paging by offset while entries
+   * leave would skip some.
+   */
+  async indexedBefore(startedBefore: number, page = 1000): Promise<string[]> {
+    const out: string[] = [];
+    for (;;) {
+      const uuids = await this.#redis.zrangebyscore(
+        this.keys.index,
+        '-inf',
+        `(${startedBefore}`,
+        'LIMIT',
+        out.length,
+        page,
+      );
+      out.push(...uuids);
+      if (uuids.length < page) return out;
+    }
+  }
+
+  /**
+   * Drops a run with its status, data and lookup entries, as if the node had
+   * never been introspected; false when it was started again meanwhile.
+   */
+  async forget(record: NodeRecord): Promise<boolean> {
+    const k = this.keys;
+    const uuid = record.uuid;
+    const keys = [
+      k.node(uuid),
+      k.index,
+      k.active,
+      k.raw(uuid),
+      k.processed(uuid),
+      k.logs(uuid),
+      k.secret(uuid),
+      ...this.#lookupKeys(record.bmc, record.macs),
+    ];
+    return (
+      (await this.#redis.inspectorForget(keys.length, ...keys, String(record.gen), uuid)) === 1
+    );
   }
 
   /** Drops index entries of runs whose status has expired. Returns how many went. */

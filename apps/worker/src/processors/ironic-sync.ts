@@ -1,0 +1,54 @@
+import { TERMINAL_STATES, type NodeRecord } from '@inspector/shared';
+import type { WorkerContext } from '../context.ts';
+import { endRun } from '../end-run.ts';
+
+export const DELETED_ERROR = 'Node was deleted from Ironic';
+
+/**
+ * Whether a run belongs to a node Ironic no longer has. A run started after
+ * Ironic was asked for its nodes may be of a node created since (perhaps
+ * again, with the same UUID), so it is kept.
+ */
+export function deletedFromIronic(
+  record: Pick<NodeRecord, 'uuid' | 'started_at'>,
+  inIronic: ReadonlySet<string>,
+  listedAt: number,
+): boolean {
+  return record.started_at < listedAt && !inIronic.has(record.uuid);
+}
+
+/**
+ * Upstream's Ironic sync: the runs of nodes deleted from Ironic go, with
+ * their status, data and lookup entries, so that a MAC or BMC address moved
+ * to a newly enrolled node finds that node. An unfinished run ends in error
+ * first. A failed listing changes nothing: a partial one would drop live nodes.
+ */
+export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
+  const listedAt = Date.now();
+  let inIronic: Set<string>;
+  try {
+    inIronic = await ctx.ironic.listNodeUuids();
+  } catch (err) {
+    ctx.logger.warn({ err: (err as Error).message }, 'Ironic sync skipped: cannot list nodes');
+    return 0;
+  }
+  let forgotten = 0;
+  for (const uuid of await ctx.store.indexedBefore(listedAt)) {
+    if (inIronic.has(uuid)) continue;
+    const record = await ctx.store.get(uuid);
+    if (!record || !deletedFromIronic(record, inIronic, listedAt)) continue;
+    const run = { node: uuid, gen: record.gen, reqId: record.req_id };
+    if (!TERMINAL_STATES.has(record.state)) {
+      const ended = await endRun(ctx, run, 'error', { error: DELETED_ERROR, record });
+      if (!ended.ok) continue;
+    }
+    if (await ctx.store.forget(record)) {
+      forgotten++;
+      ctx.logger.warn(
+        { node: uuid, reqId: record.req_id || undefined, state: record.state },
+        'node deleted from Ironic: its introspection status and data are dropped',
+      );
+    }
+  }
+  return forgotten;
+}

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobId } from '@inspector/shared';
+import { cleanup } from '../../apps/worker/src/processors/cleanup.ts';
+import { nodeSpec, type NodeSpec } from '../fixtures/fake-ironic.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
+import { waitUntil } from '../helpers/processes.ts';
+
+/**
+ * Upstream's Ironic sync, run by the periodic clean-up: runs of nodes deleted
+ * from Ironic go. The fake Ironic answers pages of 2 nodes, so the listing
+ * must follow Ironic's `next` links to see every node.
+ */
+let stack: Stack;
+const silent = new Set<string>();
+
+beforeAll(async () => {
+  stack = await startStack({}, { nodes: 8, maxLimit: 2 });
+  stack.onBoot = (node) => (silent.has(node.uuid) ? null : {});
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const status = (uuid: string) => api(stack, 'GET', `/v1/introspection/${uuid}`);
+const listed = async () =>
+  (await api(stack, 'GET', '/v1/introspection')).body.introspection.map(
+    (s: { uuid: string }) => s.uuid,
+  );
+
+async function introspect(spec: { uuid: string }) {
+  expect((await status(spec.uuid)).status).toBe(404);
+  expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+  return finishedStatus(stack, spec.uuid);
+}
+
+async function leaveWaiting(spec: NodeSpec) {
+  silent.add(spec.uuid);
+  expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+  await waitUntil(
+    `${spec.name} waiting`,
+    async () => (await status(spec.uuid)).body.state === 'waiting',
+  );
+}
+
+describe('runs of nodes deleted from Ironic', () => {
+  it('go with their status, data and lookup entries; an unfinished one ends in error first', async () => {
+    const [gone, waiting, kept, last] = [nodeSpec(0), nodeSpec(1), nodeSpec(2), nodeSpec(7)];
+    for (const spec of [gone, kept, last])
+      expect(await introspect(spec)).toMatchObject({ state: 'finished' });
+    await leaveWaiting(waiting);
+    const run = (await stack.store.get(waiting.uuid))!;
+    const timeouts = stack.worker.queues.byName.timeouts;
+    const timeoutJob = jobId('timeout', { node: waiting.uuid, gen: run.gen, reqId: run.req_id });
+    expect(await timeouts.getJob(timeoutJob)).toBeDefined();
+    const failed = async () =>
+      (await stack.worker.metrics.introspectionsFailed.get()).values.find(
+        (v) => v.labels.reason === 'error',
+      )?.value ?? 0;
+    const failedBefore = await failed();
+    stack.ironic.removeNode(gone.uuid);
+    stack.ironic.removeNode(waiting.uuid);
+
+    await cleanup(stack.worker);
+
+    for (const spec of [gone, waiting]) {
+      expect((await status(spec.uuid)).status).toBe(404);
+      expect((await api(stack, 'GET', `/v1/introspection/${spec.uuid}/data`)).status).toBe(404);
+    }
+    // The nodes of every page stay, the last one included.
+    for (const spec of [kept, last])
+      expect((await status(spec.uuid)).body).toMatchObject({ state: 'finished' });
+    expect(await listed()).toEqual(expect.arrayContaining([kept.uuid, last.uuid]));
+    expect(await listed()).not.toContain(gone.uuid);
+    expect(await listed()).not.toContain(waiting.uuid);
+    expect(
+      await stack.store.candidates({ bmc_address: [waiting.bmcAddress], mac: [...waiting.macs] }),
+    ).toEqual([[], [], []]);
+    // The waiting run ended as runs end, in error and without its timeout job, before it went.
+    expect(await failed()).toBe(failedBefore + 1);
+    expect(await timeouts.getJob(timeoutJob)).toBeUndefined();
+    expect(
+      stack.ironic.calls({ method: 'GET' }).filter((c) => c.pathname === '/v1/nodes').length,
+    ).toBeGreaterThanOrEqual(3);
+  });
+
+  it('frees their NICs for a node enrolled in their place', async () => {
+    const old = nodeSpec(3);
+    await leaveWaiting(old);
+    stack.ironic.removeNode(old.uuid);
+    // The same machine enrolled again under a new UUID: its BMC and NICs match both runs alike.
+    const fresh = stack.ironic.addNode({
+      uuid: '2c0ffee0-fa4e-4000-8000-000000000003',
+      name: 'node-3-again',
+      driverInfo: old.driverInfo,
+      macs: [...old.macs],
+    });
+
+    await cleanup(stack.worker);
+
+    const final = await introspect(fresh);
+    expect(final).toMatchObject({ state: 'finished', error: null });
+    expect(stack.ramdiskReplies.get(fresh.uuid)).toEqual({
+      status: 200,
+      body: { uuid: fresh.uuid },
+    });
+  });
+
+  it('stay when Ironic cannot be listed, and when IRONIC_SYNC is off', async () => {
+    const spec = nodeSpec(4);
+    await introspect(spec);
+    stack.ironic.removeNode(spec.uuid);
+    const fault = stack.ironic.faults.add({ method: 'GET', path: '/v1/nodes', status: 503 });
+    try {
+      await cleanup(stack.worker);
+    } finally {
+      fault.remove();
+    }
+    expect(fault.hits).toBeGreaterThan(0);
+    expect((await status(spec.uuid)).status).toBe(200);
+
+    await cleanup({ ...stack.worker, config: { ...stack.worker.config, IRONIC_SYNC: false } });
+    expect((await status(spec.uuid)).status).toBe(200);
+
+    await cleanup(stack.worker);
+    expect((await status(spec.uuid)).status).toBe(404);
+  });
+});
