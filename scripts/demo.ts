@@ -275,6 +275,8 @@ async function run(demo: Demo, opts: Options): Promise<number> {
     ...process.env,
     REDIS_URL: redisUrl,
     IRONIC_URL: ironic.url,
+    // Reboots paced as in production, at a pace that keeps the demo short.
+    INTROSPECTION_DELAY_S: '1',
     HOST: '127.0.0.1',
     PORT: String(port),
     POWER_MANAGEMENT: opts.ironicPower ? 'ironic' : 'ipmi',

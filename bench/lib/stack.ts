@@ -109,6 +109,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       REDIS_URL: redis.url,
       REDIS_PREFIX: PREFIX,
       IRONIC_URL: ironicUrl,
+      // The service's own pace, not the pacing an operator sets to spare DHCP and TFTP.
+      INTROSPECTION_DELAY_S: '0',
       PORT: String(apiPort),
       HOST: '127.0.0.1',
       ...opts.env,

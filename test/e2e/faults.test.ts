@@ -35,6 +35,7 @@ async function startStackProcesses(
   const base = {
     REDIS_URL: redis.url,
     IRONIC_URL: fake.url,
+    INTROSPECTION_DELAY_S: '0',
     PORT: String(port),
     HOST: '127.0.0.1',
     IRONIC_RETRY_DELAY_MS: '20',

@@ -63,6 +63,7 @@ beforeAll(async () => {
     REDIS_URL,
     REDIS_PREFIX: prefix,
     IRONIC_URL: ironic.url,
+    INTROSPECTION_DELAY_S: '0',
     PORT: String(port),
     HOST: '127.0.0.1',
     POWER_MANAGEMENT: 'ipmi',

@@ -61,6 +61,7 @@ beforeAll(async () => {
   const env = {
     REDIS_URL: redis.url,
     IRONIC_URL: ironic.url,
+    INTROSPECTION_DELAY_S: '0',
     PORT: new URL(url).port,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',

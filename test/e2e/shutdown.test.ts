@@ -20,6 +20,7 @@ const env = () => ({
   REDIS_URL,
   REDIS_PREFIX: prefix,
   IRONIC_URL: ironic.url,
+  INTROSPECTION_DELAY_S: '0',
   // A locked node is retried for as long as a test holds the lock.
   IRONIC_RETRY_ATTEMPTS: '100',
   IRONIC_RETRY_DELAY_MS: '20',

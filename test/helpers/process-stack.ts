@@ -39,6 +39,7 @@ export async function startProcessStack(
     REDIS_PREFIX: prefix,
     IRONIC_URL: ironic.url,
     IRONIC_RETRY_DELAY_MS: '20',
+    INTROSPECTION_DELAY_S: '0',
     PORT: String(port),
     HOST: '127.0.0.1',
     WORKER_HTTP_HOST: '127.0.0.1',

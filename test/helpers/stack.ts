@@ -56,6 +56,8 @@ export async function startStack(
     IRONIC_URL: ironic.url,
     IRONIC_RETRY_DELAY_MS: '20',
     IRONIC_RETRY_ATTEMPTS: '4',
+    // Tests start nodes by the dozen and want them booted at once; pacing has tests of its own.
+    INTROSPECTION_DELAY_S: '0',
     IRONIC_TIMEOUT_MS: '2000',
     JOB_BACKOFF_MS: '50',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

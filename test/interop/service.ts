@@ -20,6 +20,7 @@ export async function startInspector(
     REDIS_URL,
     REDIS_PREFIX: prefix,
     IRONIC_RETRY_DELAY_MS: '100',
+    INTROSPECTION_DELAY_S: '0',
     PORT: String(listen),
     HOST: '127.0.0.1',
     ...env,

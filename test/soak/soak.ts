@@ -104,6 +104,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const env = {
       REDIS_URL: redisServer.url,
       IRONIC_URL: `http://127.0.0.1:${ironicPort}`,
+      INTROSPECTION_DELAY_S: '0',
       PORT: String(apiPort),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',

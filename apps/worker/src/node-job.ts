@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import {
   NodeJobSchema,
   coerceError,
@@ -21,7 +21,8 @@ export interface NodeJobScope {
  * Runs one job about one run of one node. A job for an older run, or for a
  * node no longer in `expected` state, is a no-op. A failure is retried by
  * BullMQ while it is transient and attempts remain; otherwise it ends the run
- * in error with a message that names the node and the operation.
+ * in error with a message that names the node and the operation. A job that
+ * delays itself (DelayedError) is left to BullMQ.
  */
 export async function runNodeJob(
   ctx: WorkerContext,
@@ -48,6 +49,8 @@ export async function runNodeJob(
   try {
     await body({ job, record, log });
   } catch (thrown) {
+    // The job moved itself to the delayed set, to run again later: not a failure.
+    if (thrown instanceof DelayedError) throw thrown;
     const err = coerceError(thrown);
     const attempts = bullJob.opts.attempts ?? 1;
     if (isTransient(err) && bullJob.attemptsMade + 1 < attempts) {

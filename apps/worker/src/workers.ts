@@ -37,10 +37,10 @@ export function startWorkers(ctx: WorkerContext, connection: RedisClient): Worke
   return Object.values(QueueName).map((queue) => {
     const worker = new Worker(
       queue,
-      async (job) => {
+      async (job, token) => {
         const run = table[job.name as JobName];
         if (!run) throw new UnrecoverableError(`No processor for job ${job.name}`);
-        await run(ctx, job);
+        await run(ctx, job, token);
       },
       {
         connection,

@@ -82,6 +82,12 @@ export const ConfigSchema = z.object({
   IRONIC_RETRY_ATTEMPTS: int(6, 1, 100),
   /** Base back-off between Ironic attempts in milliseconds: doubled each time up to 16 times, jittered to 50–100 %. Default 1000. */
   IRONIC_RETRY_DELAY_MS: int(1_000, 0),
+  /**
+   * Seconds between two PXE reboots, across every worker: nodes started by the hundred boot one
+   * by one instead of swamping DHCP and TFTP at once (upstream's introspection_delay). 0 disables.
+   * Default 5.
+   */
+  INTROSPECTION_DELAY_S: int(5, 0, 3600),
   /** Seconds a run may take before it ends with "Introspection timeout"; 0 disables. Default 3600. */
   INTROSPECTION_TIMEOUT_S: int(3600, 0, 315_576_000),
   /** Seconds a finished run's status and data are kept. Default 604800 (one week). */

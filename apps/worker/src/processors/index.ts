@@ -8,7 +8,8 @@ import { processor, reapplier } from './process.ts';
 import { ramdiskLogs } from './ramdisk-logs.ts';
 import { timeout } from './timeout.ts';
 
-export type Processor = (ctx: WorkerContext, job: Job) => Promise<void>;
+/** `token` is the job's lock, which a processor needs to move its job to the delayed set. */
+export type Processor = (ctx: WorkerContext, job: Job, token?: string) => Promise<void>;
 
 /** One processor per job name; a job name without one does not compile. */
 export function processors(ctx: WorkerContext): Record<JobName, Processor> {

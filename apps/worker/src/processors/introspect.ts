@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type { WorkerContext } from '../context.ts';
 import { runNodeJob } from '../node-job.ts';
 import { lazyNode } from '../power/power-driver.ts';
@@ -9,13 +9,26 @@ import { lazyNode } from '../power/power-driver.ts';
  * retry of this job after that point (a worker that died mid-job) finds the
  * run waiting and boots again, PXE set again first: the one-time boot device
  * lasts one boot, which the first attempt may have used up.
+ *
+ * Reboots are paced (INTROSPECTION_DELAY_S): a job whose turn has not come
+ * goes back to BullMQ's delayed set until it has, holding no worker slot and
+ * spending no attempt, and the run stays `starting` meanwhile.
  */
-export async function introspect(ctx: WorkerContext, bullJob: Job): Promise<void> {
+export async function introspect(ctx: WorkerContext, bullJob: Job, token?: string): Promise<void> {
   await runNodeJob(ctx, bullJob, ['starting', 'waiting'], async ({ job, record, log }) => {
     if (!record.manage_boot) {
       await ctx.store.transition(job.node, job.gen, 'wait', { record });
       log.info('boot not managed: waiting for the node to be powered on by hand');
       return;
+    }
+    const gapMs = ctx.config.INTROSPECTION_DELAY_S * 1000;
+    if (gapMs > 0) {
+      const waitMs = await ctx.store.reserveReboot(job.node, job.gen, gapMs);
+      if (waitMs > 0) {
+        log.debug({ waitMs }, 'reboot paced by INTROSPECTION_DELAY_S: job delayed');
+        await bullJob.moveToDelayed(Date.now() + waitMs, token);
+        throw new DelayedError();
+      }
     }
     const node = lazyNode(ctx.ironic, job.node);
     await ctx.power.setPxeBoot(node);

@@ -10,6 +10,10 @@ export function storeKeys(prefix: string) {
     processed: (uuid: string) => `${prefix}:processed:${uuid}`,
     logs: (uuid: string) => `${prefix}:logs:${uuid}`,
     secret: (uuid: string) => `${prefix}:secret:${uuid}`,
+    /** When the next PXE reboot may happen (ms), for INTROSPECTION_DELAY_S. */
+    rebootNext: `${prefix}:reboot-next`,
+    /** The reboot time a run has reserved and waits for. */
+    rebootAt: (uuid: string, gen: number) => `${prefix}:reboot-at:${uuid}:${gen}`,
     bmc: (address: string) => `${prefix}:lookup:bmc:${address}`,
     mac: (mac: string) => `${prefix}:lookup:mac:${mac}`,
   };

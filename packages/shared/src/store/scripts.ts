@@ -99,3 +99,25 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 return 1
 `;
+
+/**
+ * KEYS: the next free reboot time, this run's reservation. ARGV: gap between reboots (ms).
+ * Returns how many ms the run must still wait; 0 or less means reboot now. A run keeps the
+ * time it reserved across the waits, so its place is never taken by runs that came later;
+ * times are Redis's, the one clock every worker shares.
+ */
+export const RESERVE_REBOOT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mine = redis.call('GET', KEYS[2])
+if mine then
+  local left = tonumber(mine) - now
+  if left <= 0 then redis.call('DEL', KEYS[2]) end
+  return left
+end
+local gap = tonumber(ARGV[1])
+local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], at + gap, 'PX', at + gap - now + 1000)
+if at > now then redis.call('SET', KEYS[2], at, 'PX', at - now + 3600000) end
+return at - now
+`;

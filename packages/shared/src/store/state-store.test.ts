@@ -258,4 +258,26 @@ describe('StateStore (real Redis)', () => {
     expect(new Set(read)).toEqual(new Set(uuids));
     await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
   });
+
+  it('reserves reboots one gap apart, each run keeping its place when it asks again', async () => {
+    const local = new StateStore(redis, {
+      prefix: testPrefix(),
+      keepTimeMs: 60_000,
+      secretTtlMs: 1000,
+    });
+    const gap = 10_000;
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    expect(await local.reserveReboot(a, 1, gap)).toBeLessThanOrEqual(0);
+    const waitB = await local.reserveReboot(b, 1, gap);
+    expect(waitB).toBeGreaterThan(gap - 1000);
+    expect(waitB).toBeLessThanOrEqual(gap);
+    const waitC = await local.reserveReboot(c, 1, gap);
+    expect(waitC - waitB).toBeGreaterThan(gap - 1000);
+    // Asking again is not a new place in the line, for b nor for a later run of c.
+    const again = await local.reserveReboot(b, 1, gap);
+    expect(again).toBeLessThanOrEqual(waitB);
+    expect(again).toBeGreaterThan(waitB - 1000);
+    expect(await local.reserveReboot(c, 2, gap)).toBeGreaterThan(waitC);
+    await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
+  });
 });

@@ -12,7 +12,7 @@ import {
 } from '../state-machine.ts';
 import type { RedisClient } from '../redis.ts';
 import { storeKeys, type StoreKeys } from './keys.ts';
-import { FORGET, SET_IF_GEN, START, TRANSITION } from './scripts.ts';
+import { FORGET, RESERVE_REBOOT, SET_IF_GEN, START, TRANSITION } from './scripts.ts';
 
 const jsonList = z
   .string()
@@ -115,6 +115,7 @@ type ScriptedRedis = RedisClient & {
   inspectorTransition(numKeys: number, ...args: (string | number)[]): Promise<ScriptReply>;
   inspectorSetIfGen(numKeys: number, ...args: (string | number)[]): Promise<number>;
   inspectorForget(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  inspectorReserveReboot(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -135,6 +136,7 @@ export class StateStore {
       r.defineCommand('inspectorTransition', { lua: TRANSITION });
       r.defineCommand('inspectorSetIfGen', { lua: SET_IF_GEN });
       r.defineCommand('inspectorForget', { lua: FORGET });
+      r.defineCommand('inspectorReserveReboot', { lua: RESERVE_REBOOT });
     }
     this.#redis = r;
   }
@@ -428,6 +430,16 @@ export class StateStore {
     return (
       (await this.#redis.inspectorForget(keys.length, ...keys, String(record.gen), uuid)) === 1
     );
+  }
+
+  /**
+   * A place in the line of PXE reboots, `gapMs` apart across every worker:
+   * how many ms the run must still wait (0 or less: reboot now). Asked
+   * again after the wait, it answers for the same place.
+   */
+  async reserveReboot(uuid: string, gen: number, gapMs: number): Promise<number> {
+    const k = this.keys;
+    return this.#redis.inspectorReserveReboot(2, k.rebootNext, k.rebootAt(uuid, gen), gapMs);
   }
 
   /** Drops index entries of runs whose status has expired. Returns how many went. */

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobId } from '@inspector/shared';
+import { nodeSpec } from '../fixtures/fake-ironic.ts';
+import { waitUntil } from '../helpers/processes.ts';
+import { newRedis } from '../helpers/redis.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
+
+/**
+ * Upstream's introspection_delay: nodes started together PXE-boot one gap
+ * apart, the gap shared by every worker, so that DHCP and TFTP are not
+ * swamped. Two stacks (API and workers each) on one Redis prefix stand for
+ * two hosts.
+ */
+const GAP_S = 2;
+let a: Stack;
+let b: Stack;
+const redis = newRedis();
+
+beforeAll(async () => {
+  a = await startStack({ INTROSPECTION_DELAY_S: String(GAP_S) }, { nodes: 6 });
+  b = await startStack({
+    INTROSPECTION_DELAY_S: String(GAP_S),
+    REDIS_PREFIX: a.config.REDIS_PREFIX,
+    IRONIC_URL: a.ironic.url,
+  });
+});
+afterAll(async () => {
+  await b?.close();
+  await a?.close();
+  await redis.quit();
+});
+
+/** When the fake Ironic was asked to boot each node (ms). */
+const bootTimes = (uuids: string[]) =>
+  uuids.map((uuid) => {
+    const call = a.ironic
+      .calls({ node: uuid, method: 'PUT' })
+      .find((c) => c.path.endsWith('/states/power'));
+    expect(call, `a power call for ${uuid}`).toBeDefined();
+    return call!.at;
+  });
+
+describe('reboots paced by INTROSPECTION_DELAY_S', () => {
+  it('boots nodes started together one gap apart, across API and worker hosts', async () => {
+    const uuids = [0, 1, 2, 3].map((i) => nodeSpec(i).uuid);
+    const started = await Promise.all(
+      uuids.map((uuid, i) => api(i % 2 ? b : a, 'POST', `/v1/introspection/${uuid}`)),
+    );
+    expect(started.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    for (const uuid of uuids)
+      expect(await finishedStatus(a, uuid, 60_000)).toMatchObject({ state: 'finished' });
+
+    const times = bootTimes(uuids).sort((x, y) => x - y);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // Redis's clock sets the pace, the fake Ironic's stamps the calls: allow them a few ms apart.
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(GAP_S * 1000 - 50);
+
+    // Waiting for its turn cost a job no attempt: each completed on its first (BullMQ counts the
+    // completion as the attempt made).
+    const queue = a.worker.queues.byName.introspection;
+    for (const uuid of uuids) {
+      const record = (await a.store.get(uuid))!;
+      const job = await queue.getJob(
+        jobId('introspect', { node: uuid, gen: record.gen, reqId: '' }),
+      );
+      expect(job?.attemptsMade).toBe(1);
+    }
+  });
+
+  it('an abort while the run waits for its turn leaves the node off', async () => {
+    const [first, second] = [nodeSpec(4), nodeSpec(5)];
+    expect((await api(a, 'POST', `/v1/introspection/${first.uuid}`)).status).toBe(202);
+    await a.ironic.waitForCall({ node: first.uuid, method: 'PUT', pathRe: /\/states\/power$/ });
+    // A long line of reboots ahead: the second run waits for a minute.
+    await redis.set(a.store.keys.rebootNext, Date.now() + 60_000, 'PX', 60_000);
+    expect((await api(a, 'POST', `/v1/introspection/${second.uuid}`)).status).toBe(202);
+    const record = (await a.store.get(second.uuid))!;
+    const job = await waitUntil('the boot job delayed', async () => {
+      const j = await a.worker.queues.byName.introspection.getJob(
+        jobId('introspect', { node: second.uuid, gen: record.gen, reqId: '' }),
+      );
+      return (await j?.isDelayed()) ? j : null;
+    });
+    expect((await api(a, 'GET', `/v1/introspection/${second.uuid}`)).body.state).toBe('starting');
+
+    expect((await api(a, 'POST', `/v1/introspection/${second.uuid}/abort`)).status).toBe(202);
+    expect(await finishedStatus(a, second.uuid)).toMatchObject({
+      state: 'error',
+      error: 'Canceled by operator',
+    });
+    // Its turn come early: the boot job runs, finds the run ended, and boots nothing.
+    await job!.promote();
+    await waitUntil('the boot job done', async () => (await job!.isCompleted()) || null);
+    const power = a.ironic
+      .calls({ node: second.uuid, method: 'PUT' })
+      .filter((c) => c.path.endsWith('/states/power'))
+      .map((c) => (c.body as { target: string }).target);
+    expect(power).not.toContain('rebooting');
+    expect(power).not.toContain('power on');
+    expect(a.ironic.node(second.uuid)!.power_state).toBe('power off');
+    expect(await finishedStatus(a, first.uuid)).toMatchObject({ state: 'finished' });
+  });
+});
