@@ -1,4 +1,4 @@
-import { TERMINAL_STATES, type NodeRecord } from '@inspector/shared';
+import { IronicError, TERMINAL_STATES, type NodeRecord } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
 
@@ -21,7 +21,9 @@ export function deletedFromIronic(
  * Upstream's Ironic sync: the runs of nodes deleted from Ironic go, with
  * their status, data and lookup entries, so that a MAC or BMC address moved
  * to a newly enrolled node finds that node. An unfinished run ends in error
- * first. A failed listing changes nothing: a partial one would drop live nodes.
+ * first. A failed listing changes nothing, and a node missing from the
+ * listing goes only once Ironic answers 404 for it alone: a listing cut
+ * short, or hosts whose clocks disagree on when it began, drop no live node.
  */
 export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
   const listedAt = Date.now();
@@ -37,6 +39,7 @@ export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
     if (inIronic.has(uuid)) continue;
     const record = await ctx.store.get(uuid);
     if (!record || !deletedFromIronic(record, inIronic, listedAt)) continue;
+    if (!(await goneFromIronic(ctx, uuid))) continue;
     const run = { node: uuid, gen: record.gen, reqId: record.req_id };
     if (!TERMINAL_STATES.has(record.state)) {
       const ended = await endRun(ctx, run, 'error', { error: DELETED_ERROR, record });
@@ -51,4 +54,15 @@ export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
     }
   }
   return forgotten;
+}
+
+async function goneFromIronic(ctx: WorkerContext, uuid: string): Promise<boolean> {
+  try {
+    await ctx.ironic.getNode(uuid);
+    return false;
+  } catch (err) {
+    if (err instanceof IronicError && err.ironicStatus === 404) return true;
+    ctx.logger.warn({ node: uuid, err: (err as Error).message }, 'Ironic sync: node not checked');
+    return false;
+  }
 }

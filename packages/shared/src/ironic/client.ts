@@ -243,13 +243,18 @@ export class IronicClient {
   ): Promise<T[]> {
     const schema = z.object({ [key]: z.array(item), next: z.string().nullish() });
     const items: T[] = [];
+    const seen = new Set<string>();
     for (let marker = ''; ;) {
       const url = `${path}&limit=${LIST_PAGE}${marker}`;
       const page = this.#parse(op, schema, await this.#call(op, 'GET', url));
       const got = page[key] as T[];
       items.push(...got);
       if (!page.next || got.length === 0) return items;
-      marker = `&marker=${got[got.length - 1]!.uuid}`;
+      const last = got[got.length - 1]!.uuid;
+      // An answer that ignores the marker would page forever.
+      if (seen.has(last)) throw new IronicError(op, 502, `Ironic paged back to ${last}`);
+      seen.add(last);
+      marker = `&marker=${last}`;
     }
   }
 

@@ -10,10 +10,12 @@ export function storeKeys(prefix: string) {
     processed: (uuid: string) => `${prefix}:processed:${uuid}`,
     logs: (uuid: string) => `${prefix}:logs:${uuid}`,
     secret: (uuid: string) => `${prefix}:secret:${uuid}`,
-    /** When the next PXE reboot may happen (ms), for INTROSPECTION_DELAY_S. */
+    /** Runs waiting for their turn to reboot, by arrival, for INTROSPECTION_DELAY_S. */
+    rebootLine: `${prefix}:reboot-line`,
+    /** When the next PXE reboot may happen (ms). */
     rebootNext: `${prefix}:reboot-next`,
-    /** The reboot time a run has reserved and waits for. */
-    rebootAt: (uuid: string, gen: number) => `${prefix}:reboot-at:${uuid}:${gen}`,
+    /** Set once a run has had its turn, so that a retry of its boot does not queue again. */
+    rebooted: (uuid: string, gen: number) => `${prefix}:rebooted:${uuid}:${gen}`,
     bmc: (address: string) => `${prefix}:lookup:bmc:${address}`,
     mac: (mac: string) => `${prefix}:lookup:mac:${mac}`,
   };

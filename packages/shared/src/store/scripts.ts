@@ -101,23 +101,25 @@ return 1
 `;
 
 /**
- * KEYS: the next free reboot time, this run's reservation. ARGV: gap between reboots (ms).
- * Returns how many ms the run must still wait; 0 or less means reboot now. A run keeps the
- * time it reserved across the waits, so its place is never taken by runs that came later;
- * times are Redis's, the one clock every worker shares.
+ * KEYS: the line of runs waiting to reboot (sorted set, by arrival), when the next reboot may
+ * happen (ms), this run's mark that it has had its turn. ARGV: this run's member ('uuid@gen'),
+ * gap between reboots (ms), how long the mark stays (ms).
+ * Returns {ms still to wait, the member at the head}: 0 means reboot now, and the run leaves the
+ * line. A run keeps its place across its waits; one that has had its turn (a retried boot job)
+ * goes at once. Times are Redis's, the one clock every worker shares.
  */
 export const RESERVE_REBOOT = `
+if redis.call('EXISTS', KEYS[3]) == 1 then return {0, ARGV[1]} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local mine = redis.call('GET', KEYS[2])
-if mine then
-  local left = tonumber(mine) - now
-  if left <= 0 then redis.call('DEL', KEYS[2]) end
-  return left
-end
-local gap = tonumber(ARGV[1])
-local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
-redis.call('SET', KEYS[1], at + gap, 'PX', at + gap - now + 1000)
-if at > now then redis.call('SET', KEYS[2], at, 'PX', at - now + 3600000) end
-return at - now
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('ZADD', KEYS[1], now, ARGV[1]) end
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+local gap = tonumber(ARGV[2])
+local wait = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') - now, 0) + rank * gap
+if wait > 0 then return {wait, head} end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], now + gap, 'PX', gap)
+redis.call('SET', KEYS[3], now, 'PX', ARGV[3])
+return {0, head}
 `;

@@ -259,25 +259,36 @@ describe('StateStore (real Redis)', () => {
     await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
   });
 
-  it('reserves reboots one gap apart, each run keeping its place when it asks again', async () => {
+  it('lines reboots up one gap apart: places kept, given back by ended runs, a retry at once', async () => {
     const local = new StateStore(redis, {
       prefix: testPrefix(),
       keepTimeMs: 60_000,
       secretTtlMs: 1000,
     });
     const gap = 10_000;
-    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
-    expect(await local.reserveReboot(a, 1, gap)).toBeLessThanOrEqual(0);
-    const waitB = await local.reserveReboot(b, 1, gap);
+    const run = async () => {
+      const uuid = randomUUID();
+      const { gen } = await local.start({ uuid, bmc: [], macs: [], manageBoot: true, reqId: '' });
+      return { uuid, gen };
+    };
+    const [a, b, c] = [await run(), await run(), await run()];
+    expect(await local.reserveReboot(a.uuid, a.gen, gap)).toBe(0);
+    const waitB = await local.reserveReboot(b.uuid, b.gen, gap);
     expect(waitB).toBeGreaterThan(gap - 1000);
     expect(waitB).toBeLessThanOrEqual(gap);
-    const waitC = await local.reserveReboot(c, 1, gap);
+    const waitC = await local.reserveReboot(c.uuid, c.gen, gap);
     expect(waitC - waitB).toBeGreaterThan(gap - 1000);
-    // Asking again is not a new place in the line, for b nor for a later run of c.
-    const again = await local.reserveReboot(b, 1, gap);
+    // Asking again keeps the place.
+    const again = await local.reserveReboot(b.uuid, b.gen, gap);
     expect(again).toBeLessThanOrEqual(waitB);
     expect(again).toBeGreaterThan(waitB - 1000);
-    expect(await local.reserveReboot(c, 2, gap)).toBeGreaterThan(waitC);
+    // a had its turn: a retry of its boot goes at once, without queueing behind c.
+    expect(await local.reserveReboot(a.uuid, a.gen, gap)).toBe(0);
+    // b ends before its turn: c, next to find it at the head, takes its place.
+    await local.transition(b.uuid, b.gen, 'error', { error: 'aborted' });
+    const moved = await local.reserveReboot(c.uuid, c.gen, gap);
+    expect(moved).toBeLessThanOrEqual(gap);
+    expect(await redis.zcard(local.keys.rebootLine)).toBe(1);
     await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
   });
 });

@@ -115,7 +115,7 @@ type ScriptedRedis = RedisClient & {
   inspectorTransition(numKeys: number, ...args: (string | number)[]): Promise<ScriptReply>;
   inspectorSetIfGen(numKeys: number, ...args: (string | number)[]): Promise<number>;
   inspectorForget(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  inspectorReserveReboot(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  inspectorReserveReboot(numKeys: number, ...args: (string | number)[]): Promise<[number, string]>;
 };
 
 /**
@@ -434,12 +434,32 @@ export class StateStore {
 
   /**
    * A place in the line of PXE reboots, `gapMs` apart across every worker:
-   * how many ms the run must still wait (0 or less: reboot now). Asked
-   * again after the wait, it answers for the same place.
+   * how many ms the run must still wait, about (0: reboot now). Asked again
+   * after the wait, it answers for the same place. A run that ended or was
+   * started again before its turn leaves its place at the head to the next,
+   * whoever finds it there.
    */
   async reserveReboot(uuid: string, gen: number, gapMs: number): Promise<number> {
     const k = this.keys;
-    return this.#redis.inspectorReserveReboot(2, k.rebootNext, k.rebootAt(uuid, gen), gapMs);
+    const member = `${uuid}@${gen}`;
+    for (let dead = 0; ; dead++) {
+      const [waitMs, head] = await this.#redis.inspectorReserveReboot(
+        3,
+        k.rebootLine,
+        k.rebootNext,
+        k.rebooted(uuid, gen),
+        member,
+        gapMs,
+        // A retry of a boot job comes within minutes, if at all.
+        3_600_000,
+      );
+      if (waitMs <= 0 || head === member || dead === 100) return waitMs;
+      const [headUuid = '', headGen] = head.split('@');
+      const record = await this.get(headUuid);
+      if (record && String(record.gen) === headGen && !TERMINAL_STATES.has(record.state))
+        return waitMs;
+      await this.#redis.zrem(k.rebootLine, head);
+    }
   }
 
   /** Drops index entries of runs whose status has expired. Returns how many went. */
