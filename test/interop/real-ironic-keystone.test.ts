@@ -14,7 +14,13 @@ import { keystoneToken } from '../fixtures/fake-keystone.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { freePort, waitUntil } from '../helpers/processes.ts';
 import { api } from '../helpers/stack.ts';
-import { enrolNode, portsOf, startRealIronic, type RealIronic } from './real-ironic.ts';
+import {
+  enrolNode,
+  portsOf,
+  startIronicInspection,
+  startRealIronic,
+  type RealIronic,
+} from './real-ironic.ts';
 import {
   REAL_KEYSTONE_SKIPPED,
   REAL_KEYSTONE_START_MS,
@@ -138,15 +144,19 @@ describe.skipIf(!ENABLED)(
       expect(tokens.has(undefined)).toBe(false);
       // The service acts as itself, never passing the caller's token on.
       expect(tokens.has(operator['X-Auth-Token'])).toBe(false);
+      const admin = await keystoneToken(keystone.url, 'admin', 'adminpass');
+      for (const token of tokens) {
+        const res = await fetch(`${keystone.url}/v3/auth/tokens?nocatalog`, {
+          headers: { 'X-Auth-Token': admin, 'X-Subject-Token': token! },
+        });
+        const body = (await res.json()) as { token: { user: { name: string } } };
+        expect(body.token.user.name).toBe(SERVICE_USER.username);
+      }
     });
 
     it("Ironic's own inspect action reaches the service with Ironic's token", async () => {
       const b = nodeSpec(721);
-      await enrolNode(ironic, b, { macs: b.macs, inspectInterface: 'inspector' });
-      const inspect = await ironic.call('PUT', `/v1/nodes/${b.uuid}/states/provision`, {
-        target: 'inspect',
-      });
-      expect(inspect.status).toBe(202);
+      await startIronicInspection(ironic, b);
       expect(await bootRamdisk(b)).toEqual({ status: 200, body: { uuid: b.uuid } });
 
       const node = await eventually(`${b.name} manageable in Ironic`, async () => {

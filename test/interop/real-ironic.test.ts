@@ -12,7 +12,13 @@ import { nodeSpec, type NodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { freePort, waitUntil } from '../helpers/processes.ts';
 import { api } from '../helpers/stack.ts';
-import { enrolNode, portsOf, startRealIronic, type RealIronic } from './real-ironic.ts';
+import {
+  enrolNode,
+  portsOf,
+  startIronicInspection,
+  startRealIronic,
+  type RealIronic,
+} from './real-ironic.ts';
 import { startRecordingProxy, type RecordedCall, type RecordingProxy } from './recording-proxy.ts';
 import { startInspector, type RunningService } from './service.ts';
 
@@ -129,11 +135,7 @@ describe.skipIf(!ENABLED)(
 
     it("Ironic's own inspect action drives the service and returns the node to manageable", async () => {
       const c = nodeSpec(702);
-      await enrolNode(ironic, c, { macs: c.macs, inspectInterface: 'inspector' });
-      const inspect = await ironic.call('PUT', `/v1/nodes/${c.uuid}/states/provision`, {
-        target: 'inspect',
-      });
-      expect(inspect.status).toBe(202);
+      await startIronicInspection(ironic, c);
       expect(await bootRamdisk(c)).toEqual({ status: 200, body: { uuid: c.uuid } });
 
       const node = await ironicState(c, 'manageable');
@@ -175,8 +177,7 @@ describe.skipIf(!ENABLED)(
 
     it("Ironic's abort of an inspection aborts the run here", async () => {
       const d = nodeSpec(703);
-      await enrolNode(ironic, d, { macs: d.macs, inspectInterface: 'inspector' });
-      await ironic.call('PUT', `/v1/nodes/${d.uuid}/states/provision`, { target: 'inspect' });
+      await startIronicInspection(ironic, d);
       await eventually(
         `${d.name} waiting`,
         async () => (await status(d.uuid))?.state === 'waiting',
@@ -199,8 +200,7 @@ describe.skipIf(!ENABLED)(
 
     it("a ramdisk error fails Ironic's inspection with the service's error", async () => {
       const e = nodeSpec(704);
-      await enrolNode(ironic, e, { macs: e.macs, inspectInterface: 'inspector' });
-      await ironic.call('PUT', `/v1/nodes/${e.uuid}/states/provision`, { target: 'inspect' });
+      await startIronicInspection(ironic, e);
       const posted = await bootRamdisk(e, 'disk controller on fire');
       expect(posted.status).toBe(400);
 

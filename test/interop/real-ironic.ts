@@ -185,6 +185,18 @@ export async function enrolNode(
   });
 }
 
+/**
+ * Enrols a node whose inspect interface is `inspector` and has Ironic inspect
+ * it: Ironic itself then calls the service. Throws unless Ironic accepts.
+ */
+export async function startIronicInspection(ironic: RealIronic, spec: NodeSpec): Promise<void> {
+  await enrolNode(ironic, spec, { macs: spec.macs, inspectInterface: 'inspector' });
+  const inspect = await ironic.call('PUT', `/v1/nodes/${spec.uuid}/states/provision`, {
+    target: 'inspect',
+  });
+  if (inspect.status !== 202) throw new Error(`inspect ${spec.name}: ${JSON.stringify(inspect)}`);
+}
+
 /** The MACs of a node's ports in Ironic, sorted, with their pxe_enabled flag. */
 export async function portsOf(
   ironic: RealIronic,

@@ -17,6 +17,10 @@ beforeEach(() => {
   bmc2 = `10.0.${n}.2`;
 });
 
+/** A store under a prefix of its own, for cases that read whole indexes. */
+const ownStore = (keepTimeMs = 60_000) =>
+  new StateStore(redis, { prefix: testPrefix(), keepTimeMs, secretTtlMs: 1000 });
+
 const mac = () => `52:54:00:00:${n.toString(16).padStart(2, '0')}:01`;
 
 const start = (over: Partial<Parameters<StateStore['start']>[0]> = {}) =>
@@ -158,11 +162,7 @@ describe('StateStore (real Redis)', () => {
 
   it('lists newest first with marker, limit and state filter', async () => {
     const ids = [randomUUID(), randomUUID(), randomUUID()];
-    const local = new StateStore(redis, {
-      prefix: testPrefix(),
-      keepTimeMs: 60_000,
-      secretTtlMs: 1000,
-    });
+    const local = ownStore();
     for (const [i, id] of ids.entries()) {
       await local.start(
         { uuid: id, bmc: [], macs: [`52:54:00:00:01:0${i}`], manageBoot: true, reqId: '' },
@@ -181,11 +181,7 @@ describe('StateStore (real Redis)', () => {
   });
 
   it('clean-up drops index entries of expired runs and lists stale active runs', async () => {
-    const local = new StateStore(redis, {
-      prefix: testPrefix(),
-      keepTimeMs: 50,
-      secretTtlMs: 1000,
-    });
+    const local = ownStore(50);
     const a = randomUUID();
     const b = randomUUID();
     const ga = await local.start(
@@ -206,11 +202,7 @@ describe('StateStore (real Redis)', () => {
   });
 
   it('forgets a run with its data and lookup entries, unless the node was started again', async () => {
-    const local = new StateStore(redis, {
-      prefix: testPrefix(),
-      keepTimeMs: 60_000,
-      secretTtlMs: 1000,
-    });
+    const local = ownStore();
     const k = local.keys;
     const [a, b] = [randomUUID(), randomUUID()];
     const macA = '52:54:00:00:03:01';
@@ -245,11 +237,7 @@ describe('StateStore (real Redis)', () => {
   });
 
   it('reads the index whole across pages', async () => {
-    const local = new StateStore(redis, {
-      prefix: testPrefix(),
-      keepTimeMs: 60_000,
-      secretTtlMs: 1000,
-    });
+    const local = ownStore();
     const uuids = Array.from({ length: 7 }, () => randomUUID());
     for (const [i, u] of uuids.entries())
       await local.start({ uuid: u, bmc: [], macs: [], manageBoot: true, reqId: '' }, 10 + (i % 3));
@@ -260,11 +248,7 @@ describe('StateStore (real Redis)', () => {
   });
 
   it('lines reboots up one gap apart: places kept, given back by ended runs, a retry at once', async () => {
-    const local = new StateStore(redis, {
-      prefix: testPrefix(),
-      keepTimeMs: 60_000,
-      secretTtlMs: 1000,
-    });
+    const local = ownStore();
     const gap = 10_000;
     const run = async () => {
       const uuid = randomUUID();
