@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Unauthorized, keystoneCredentials, type Config, type Logger } from '@inspector/shared';
+import {
+  Unauthorized,
+  keystoneCredentials,
+  type Config,
+  type KeystoneServiceSettings,
+  type Logger,
+} from '@inspector/shared';
 import type { AuthIdentity } from './access.ts';
 import type { Authenticator } from './authenticator.ts';
 import { KeystoneClient, type ValidatedToken } from './keystone-client.ts';
@@ -8,20 +14,15 @@ import { TtlLru } from './ttl-lru.ts';
 /** Keystone tokens are printable ASCII (Fernet: base64url); anything else cannot be one. */
 const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/;
 
-export type KeystoneSettings = Pick<
-  Config,
-  | 'KEYSTONE_URL'
-  | 'KEYSTONE_USERNAME'
-  | 'KEYSTONE_PASSWORD'
-  | 'KEYSTONE_PROJECT'
-  | 'KEYSTONE_USER_DOMAIN'
-  | 'KEYSTONE_PROJECT_DOMAIN'
-  | 'KEYSTONE_ALLOWED_ROLES'
-  | 'KEYSTONE_TIMEOUT_MS'
-  | 'KEYSTONE_TOKEN_CACHE_SIZE'
-  | 'KEYSTONE_TOKEN_CACHE_TTL_S'
-  | 'KEYSTONE_NEGATIVE_CACHE_TTL_S'
->;
+/** The service's own Keystone identity, and how callers' tokens are judged and remembered. */
+export type KeystoneSettings = KeystoneServiceSettings &
+  Pick<
+    Config,
+    | 'KEYSTONE_ALLOWED_ROLES'
+    | 'KEYSTONE_TOKEN_CACHE_SIZE'
+    | 'KEYSTONE_TOKEN_CACHE_TTL_S'
+    | 'KEYSTONE_NEGATIVE_CACHE_TTL_S'
+  >;
 
 /**
  * `X-Auth-Token` checked with Keystone. Valid tokens are remembered until they expire, at most

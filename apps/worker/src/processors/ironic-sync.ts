@@ -1,4 +1,4 @@
-import { IronicError, TERMINAL_STATES, type NodeRecord } from '@inspector/shared';
+import { TERMINAL_STATES, isIronicNotFound, type NodeRecord } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
 
@@ -61,7 +61,7 @@ async function goneFromIronic(ctx: WorkerContext, uuid: string): Promise<boolean
     await ctx.ironic.getNode(uuid);
     return false;
   } catch (err) {
-    if (err instanceof IronicError && err.ironicStatus === 404) return true;
+    if (isIronicNotFound(err)) return true;
     ctx.logger.warn({ node: uuid, err: (err as Error).message }, 'Ironic sync: node not checked');
     return false;
   }

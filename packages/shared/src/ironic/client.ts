@@ -36,9 +36,14 @@ export class IronicError extends InspectorError {
   }
 }
 
+/** Whether a failure is Ironic answering 404: what was asked for is not there. */
+export function isIronicNotFound(err: unknown): boolean {
+  return err instanceof IronicError && err.ironicStatus === 404;
+}
+
 /** Ironic's 404 for a node as this service's own, naming the node; any other failure as it is. */
 export function ironicNotFound(ident: string, err: unknown): never {
-  if (err instanceof IronicError && err.ironicStatus === 404) {
+  if (isIronicNotFound(err)) {
     throw new NotFound(`Node ${ident} was not found in Ironic`);
   }
   throw err;
@@ -280,7 +285,7 @@ export class IronicClient {
     try {
       await this.#call(op, 'DELETE', `/v1/ports/${port.uuid}`);
     } catch (err) {
-      if (!(err instanceof IronicError && err.ironicStatus === 404)) throw err;
+      if (!isIronicNotFound(err)) throw err;
     }
   }
 

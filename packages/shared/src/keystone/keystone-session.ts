@@ -17,6 +17,18 @@ export interface KeystoneSessionOptions {
   logger?: Logger;
 }
 
+/** The settings that say where Keystone is and who the service is there. */
+export type KeystoneServiceSettings = Pick<
+  Config,
+  | 'KEYSTONE_URL'
+  | 'KEYSTONE_USERNAME'
+  | 'KEYSTONE_PASSWORD'
+  | 'KEYSTONE_PROJECT'
+  | 'KEYSTONE_USER_DOMAIN'
+  | 'KEYSTONE_PROJECT_DOMAIN'
+  | 'KEYSTONE_TIMEOUT_MS'
+>;
+
 /** Where Keystone is and who the service is there. */
 export type KeystoneCredentials = Omit<KeystoneSessionOptions, 'unavailable' | 'logger'>;
 
@@ -25,16 +37,7 @@ export type KeystoneCredentials = Omit<KeystoneSessionOptions, 'unavailable' | '
  * Ironic client alike; `needs` names the setting that asked for them when one is missing.
  */
 export function keystoneCredentials(
-  config: Pick<
-    Config,
-    | 'KEYSTONE_URL'
-    | 'KEYSTONE_USERNAME'
-    | 'KEYSTONE_PASSWORD'
-    | 'KEYSTONE_PROJECT'
-    | 'KEYSTONE_USER_DOMAIN'
-    | 'KEYSTONE_PROJECT_DOMAIN'
-    | 'KEYSTONE_TIMEOUT_MS'
-  >,
+  config: KeystoneServiceSettings,
   needs: string,
 ): KeystoneCredentials {
   const { KEYSTONE_URL, KEYSTONE_USERNAME, KEYSTONE_PASSWORD, KEYSTONE_PROJECT } = config;
