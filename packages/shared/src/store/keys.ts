@@ -12,6 +12,8 @@ export function storeKeys(prefix: string) {
     secret: (uuid: string) => `${prefix}:secret:${uuid}`,
     /** Runs waiting for their turn to reboot, by arrival, for INTROSPECTION_DELAY_S. */
     rebootLine: `${prefix}:reboot-line`,
+    /** Counts arrivals in the reboot line: each run's place in it. */
+    rebootArrivals: `${prefix}:reboot-arrivals`,
     /** When the next PXE reboot may happen (ms). */
     rebootNext: `${prefix}:reboot-next`,
     /** Set once a run has had its turn, so that a retry of its boot does not queue again. */

@@ -102,7 +102,9 @@ return 1
 
 /**
  * KEYS: the line of runs waiting to reboot (sorted set, by arrival), when the next reboot may
- * happen (ms), this run's mark that it has had its turn. ARGV: this run's member ('uuid@gen'),
+ * happen (ms), this run's mark that it has had its turn, the arrival counter (a run's place: a
+ * time would tie for runs joining in the same millisecond, and ties sort by name, not arrival).
+ * ARGV: this run's member ('uuid@gen'),
  * gap between reboots (ms), how long the mark stays (ms).
  * Returns {ms still to wait, the member at the head}: 0 means reboot now, and the run leaves the
  * line. A run keeps its place across its waits; one that has had its turn (a retried boot job)
@@ -112,7 +114,9 @@ export const RESERVE_REBOOT = `
 if redis.call('EXISTS', KEYS[3]) == 1 then return {0, ARGV[1]} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('ZADD', KEYS[1], now, ARGV[1]) end
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[4]), ARGV[1])
+end
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
 local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
 local gap = tonumber(ARGV[2])

@@ -275,4 +275,16 @@ describe('StateStore (real Redis)', () => {
     expect(await redis.zcard(local.keys.rebootLine)).toBe(1);
     await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
   });
+
+  it('keeps runs that join the reboot line in the same millisecond in their order of arrival', async () => {
+    const local = ownStore();
+    const waits: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const uuid = randomUUID();
+      const { gen } = await local.start({ uuid, bmc: [], macs: [], manageBoot: true, reqId: '' });
+      waits.push(await local.reserveReboot(uuid, gen, 10_000));
+    }
+    for (let i = 1; i < waits.length; i++) expect(waits[i]).toBeGreaterThan(waits[i - 1]!);
+    await dropPrefix(redis, local.keys.index.replace(':nodes', ''));
+  });
 });

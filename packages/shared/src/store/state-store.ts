@@ -444,10 +444,11 @@ export class StateStore {
     const member = `${uuid}@${gen}`;
     for (let dead = 0; ; dead++) {
       const [waitMs, head] = await this.#redis.inspectorReserveReboot(
-        3,
+        4,
         k.rebootLine,
         k.rebootNext,
         k.rebooted(uuid, gen),
+        k.rebootArrivals,
         member,
         gapMs,
         // A retry of a boot job comes within minutes, if at all.
