@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobId } from '@inspector/shared';
+import { introspect } from '../../apps/worker/src/processors/introspect.ts';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { waitUntil } from '../helpers/processes.ts';
 import { newRedis } from '../helpers/redis.ts';
@@ -17,7 +18,7 @@ let b: Stack;
 const redis = newRedis();
 
 beforeAll(async () => {
-  a = await startStack({ INTROSPECTION_DELAY_S: String(GAP_S) }, { nodes: 6 });
+  a = await startStack({ INTROSPECTION_DELAY_S: String(GAP_S) }, { nodes: 7 });
   b = await startStack({
     INTROSPECTION_DELAY_S: String(GAP_S),
     REDIS_PREFIX: a.config.REDIS_PREFIX,
@@ -100,5 +101,25 @@ describe('reboots paced by INTROSPECTION_DELAY_S', () => {
     expect(power).not.toContain('power on');
     expect(a.ironic.node(second.uuid)!.power_state).toBe('power off');
     expect(await finishedStatus(a, first.uuid)).toMatchObject({ state: 'finished' });
+  });
+
+  it('a boot job whose lock this worker lost leaves the run to whoever holds the job', async () => {
+    const spec = nodeSpec(6);
+    await redis.set(a.store.keys.rebootNext, Date.now() + 60_000, 'PX', 60_000);
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    const record = (await a.store.get(spec.uuid))!;
+    const job = await waitUntil('the boot job delayed', async () => {
+      const j = await a.worker.queues.byName.introspection.getJob(
+        jobId('introspect', { node: spec.uuid, gen: record.gen, reqId: '' }),
+      );
+      return (await j?.isDelayed()) ? j : null;
+    });
+    // As a worker whose lock expired would: BullMQ refuses to move a job it does not hold.
+    await expect(introspect(a.worker, job!, 'a-lock-long-expired')).rejects.toThrow(
+      /could not delay the job/,
+    );
+    expect(await a.store.get(spec.uuid)).toMatchObject({ state: 'starting', gen: record.gen });
+    expect(await job!.isDelayed()).toBe(true);
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
   });
 });

@@ -11,6 +11,18 @@ import type { WorkerContext } from './context.ts';
 import { endRun } from './end-run.ts';
 import { isTransient } from './transient.ts';
 
+/**
+ * A job that could not be moved back to BullMQ's delayed set: it stays active, and whoever holds
+ * its lock (another worker, once this one's lock expired) or the stalled-job check carries it on.
+ * The run is not this worker's to end over it.
+ */
+export class JobNotDelayed extends Error {
+  constructor(cause: unknown) {
+    super(`could not delay the job: ${coerceError(cause).message}`, { cause });
+    this.name = 'JobNotDelayed';
+  }
+}
+
 export interface NodeJobScope {
   job: NodeJob;
   record: NodeRecord;
@@ -22,7 +34,7 @@ export interface NodeJobScope {
  * node no longer in `expected` state, is a no-op. A failure is retried by
  * BullMQ while it is transient and attempts remain; otherwise it ends the run
  * in error with a message that names the node and the operation. A job that
- * delays itself (DelayedError) is left to BullMQ.
+ * delays itself (DelayedError), or fails to (JobNotDelayed), is left to BullMQ.
  */
 export async function runNodeJob(
   ctx: WorkerContext,
@@ -51,6 +63,10 @@ export async function runNodeJob(
   } catch (thrown) {
     // The job moved itself to the delayed set, to run again later: not a failure.
     if (thrown instanceof DelayedError) throw thrown;
+    if (thrown instanceof JobNotDelayed) {
+      log.warn({ err: thrown.message }, 'job left to BullMQ, run left as it is');
+      throw thrown;
+    }
     const err = coerceError(thrown);
     const attempts = bullJob.opts.attempts ?? 1;
     if (isTransient(err) && bullJob.attemptsMade + 1 < attempts) {

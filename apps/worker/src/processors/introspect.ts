@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { WorkerContext } from '../context.ts';
-import { runNodeJob } from '../node-job.ts';
+import { JobNotDelayed, runNodeJob } from '../node-job.ts';
 import { lazyNode } from '../power/power-driver.ts';
 
 /**
@@ -26,7 +26,9 @@ export async function introspect(ctx: WorkerContext, bullJob: Job, token?: strin
       const waitMs = await ctx.store.reserveReboot(job.node, job.gen, gapMs);
       if (waitMs > 0) {
         log.debug({ waitMs }, 'reboot paced by INTROSPECTION_DELAY_S: job delayed');
-        await bullJob.moveToDelayed(Date.now() + waitMs, token);
+        await bullJob.moveToDelayed(Date.now() + waitMs, token).catch((err: unknown) => {
+          throw new JobNotDelayed(err);
+        });
         throw new DelayedError();
       }
     }
