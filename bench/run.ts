@@ -30,6 +30,7 @@ ${extraFlags.map((f) => `  --${f.padEnd(23)}also run the opt-in ${f} scenario`).
   --reads-connections N    connections of the status-read run (default 64)
   --real-ironic-nodes N    nodes of the real-Ironic run (default 50)
   --profile                profile the API and workers (node --cpu-prof) in every scenario
+  --worker-nice N          run the workers at niceness N (1-19), the API first on shared cores
   --env KEY=VALUE          service configuration for every run (repeatable)
 scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(24)} ${s.summary}${s.optIn ? ' (opt-in)' : ''}`).join('\n')}
@@ -38,6 +39,12 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(24)} ${s.summary}${s.optIn ? ' (opt-in
 function positiveInt(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+function niceness(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error('--worker-nice must be 0 to 19');
   return n;
 }
 
@@ -55,6 +62,7 @@ function parse(argv: string[]): { opts: BenchOptions; chosen: string[] } | null 
       'reads-connections': { type: 'string', default: '64' },
       'real-ironic-nodes': { type: 'string', default: '50' },
       profile: { type: 'boolean', default: false },
+      'worker-nice': { type: 'string', default: '0' },
       env: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
       ...Object.fromEntries(
@@ -95,6 +103,7 @@ function parse(argv: string[]): { opts: BenchOptions; chosen: string[] } | null 
       readsConnections: positiveInt('reads-connections', values['reads-connections']),
       realIronicNodes: positiveInt('real-ironic-nodes', values['real-ironic-nodes']),
       profile: values.profile,
+      workerNice: niceness(values['worker-nice']),
       env,
     },
   };

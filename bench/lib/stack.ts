@@ -4,6 +4,7 @@
  * real entry points with environment configuration.
  */
 import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { storeKeys, type StoreKeys } from '@inspector/shared';
 import {
@@ -31,6 +32,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Profile the API and workers with `node --cpu-prof` into `<dir>/profiles`. */
   profile?: boolean;
+  /** Niceness of the worker processes. */
+  workerNice?: number;
   /** Extra environment per service process (by its name: api, worker-1, ...). */
   envFor?: (name: string) => Record<string, string>;
   /** Modules every service process loads after tsx. */
@@ -135,6 +138,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         WORKER_HTTP_PORT: String(port),
         WORKER_HTTP_HOST: '127.0.0.1',
       });
+      if (opts.workerNice) os.setPriority(worker.pid, opts.workerNice);
       workers.push(worker);
       started.push(worker);
     }

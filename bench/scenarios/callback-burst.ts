@@ -124,6 +124,7 @@ export const callbackBurst: Scenario = {
       fakeIronic: { nodes: n, callback: false },
       env: ctx.opts.env,
       profile: ctx.opts.profile,
+      workerNice: ctx.opts.workerNice,
     });
     try {
       const specs = Array.from({ length: n }, (_, i) => nodeSpec(i));
@@ -261,7 +262,7 @@ export const callbackBurst: Scenario = {
               ? `${connections} at a time, each on a new connection (as ramdisks post),`
               : `over ${connections} keep-alive connections`
           } in ${round((burstEnd - burstStart) / 1000, 2)} s; ` +
-            `${WORKERS} workers processed them meanwhile; latency p97.5 ${result.latency.p97_5} ms, max ${result.latency.max} ms`,
+            `${WORKERS} workers${ctx.opts.workerNice ? ` (nice ${ctx.opts.workerNice})` : ''} processed them meanwhile; latency p97.5 ${result.latency.p97_5} ms, max ${result.latency.max} ms`,
           ...(valid ? [] : [`INVALID: ${errors.join('; ')}`]),
           ...problems,
           ...profileNotes('burst', profiles),

@@ -40,6 +40,7 @@ async function runOnce(ctx: ScenarioContext, workers: number) {
     fakeIronic: { nodes: n + WARMUP, callback: true },
     env: ctx.opts.env,
     profile: ctx.opts.profile,
+    workerNice: ctx.opts.workerNice,
   });
   try {
     const uuids = Array.from({ length: n }, (_, i) => nodeSpec(i).uuid);

@@ -30,6 +30,7 @@ export const statusReads: Scenario = {
       fakeIronic: { nodes: NODES, callback: false },
       env: ctx.opts.env,
       profile: ctx.opts.profile,
+      workerNice: ctx.opts.workerNice,
     });
     try {
       const uuids = Array.from({ length: NODES }, (_, i) => nodeSpec(i).uuid);

@@ -41,6 +41,8 @@ export interface BenchOptions {
   realIronicNodes: number;
   /** Profile the service processes with `node --cpu-prof`. */
   profile: boolean;
+  /** Niceness of the worker processes (0: the API's own): the API first when they share cores. */
+  workerNice: number;
   /** Service configuration overrides (--env KEY=VALUE). */
   env: Record<string, string>;
 }
