@@ -3,6 +3,7 @@ import { jobId } from '@inspector/shared';
 import { cleanup } from '../../apps/worker/src/processors/cleanup.ts';
 import { nodeSpec, type NodeSpec } from '../fixtures/fake-ironic.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
+import { sample } from '../helpers/metrics.ts';
 import { waitUntil } from '../helpers/processes.ts';
 
 /**
@@ -26,6 +27,9 @@ const listed = async () =>
   (await api(stack, 'GET', '/v1/introspection')).body.introspection.map(
     (s: { uuid: string }) => s.uuid,
   );
+
+const counted = async (name: string, labels?: Record<string, string>) =>
+  (await sample(stack.worker.metrics, name, labels)) ?? 0;
 
 async function introspect(spec: { uuid: string }) {
   expect((await status(spec.uuid)).status).toBe(404);
@@ -52,11 +56,10 @@ describe('runs of nodes deleted from Ironic', () => {
     const timeouts = stack.worker.queues.byName.timeouts;
     const timeoutJob = jobId('timeout', { node: waiting.uuid, gen: run.gen, reqId: run.req_id });
     expect(await timeouts.getJob(timeoutJob)).toBeDefined();
-    const failed = async () =>
-      (await stack.worker.metrics.introspectionsFailed.get()).values.find(
-        (v) => v.labels.reason === 'error',
-      )?.value ?? 0;
+    const failed = () => counted('inspector_introspections_failed_total', { reason: 'error' });
     const failedBefore = await failed();
+    const droppedBefore = await counted('inspector_ironic_sync_dropped_total');
+    const syncsBefore = await counted('inspector_ironic_sync_total', { result: 'ok' });
     stack.ironic.removeNode(gone.uuid);
     stack.ironic.removeNode(waiting.uuid);
 
@@ -77,6 +80,8 @@ describe('runs of nodes deleted from Ironic', () => {
     ).toEqual([[], [], []]);
     // The waiting run ended as runs end, in error and without its timeout job, before it went.
     expect(await failed()).toBe(failedBefore + 1);
+    expect(await counted('inspector_ironic_sync_dropped_total')).toBe(droppedBefore + 2);
+    expect(await counted('inspector_ironic_sync_total', { result: 'ok' })).toBe(syncsBefore + 1);
     expect(await timeouts.getJob(timeoutJob)).toBeUndefined();
     expect(
       stack.ironic.calls({ method: 'GET' }).filter((c) => c.pathname === '/v1/nodes').length,
@@ -110,12 +115,16 @@ describe('runs of nodes deleted from Ironic', () => {
     await introspect(spec);
     stack.ironic.removeNode(spec.uuid);
     const fault = stack.ironic.faults.add({ method: 'GET', path: '/v1/nodes', status: 503 });
+    const failedSyncs = await counted('inspector_ironic_sync_total', { result: 'failed' });
     try {
       await cleanup(stack.worker);
     } finally {
       fault.remove();
     }
     expect(fault.hits).toBeGreaterThan(0);
+    expect(await counted('inspector_ironic_sync_total', { result: 'failed' })).toBe(
+      failedSyncs + 1,
+    );
     expect((await status(spec.uuid)).status).toBe(200);
 
     await cleanup({ ...stack.worker, config: { ...stack.worker.config, IRONIC_SYNC: false } });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sample } from '../../../test/helpers/metrics.ts';
 import {
   BMC_OPERATIONS,
   IRONIC_OPERATIONS,
@@ -10,15 +11,6 @@ import {
 } from './metrics.ts';
 
 const UUID = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
-
-async function sample(metrics: Metrics, name: string, labels: Record<string, string> = {}) {
-  const metric = metrics.registry.getSingleMetric(name);
-  if (!metric) return undefined;
-  const { values } = await metric.get();
-  return values.find((v) =>
-    Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
-  )?.value;
-}
 
 describe('label sets', () => {
   it('maps every Ironic client operation onto a fixed name without ids', () => {

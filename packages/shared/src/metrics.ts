@@ -176,6 +176,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly ironicSyncs = new Counter({
+    name: 'inspector_ironic_sync_total',
+    help: 'Ironic sync passes, by result: ok, or failed when Ironic could not be listed (nothing dropped)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ironicSyncDropped = new Counter({
+    name: 'inspector_ironic_sync_dropped_total',
+    help: 'Runs dropped, status and data, because their node was deleted from Ironic',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -32,6 +32,7 @@ export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
     inIronic = await ctx.ironic.listNodeUuids();
   } catch (err) {
     ctx.logger.warn({ err: (err as Error).message }, 'Ironic sync skipped: cannot list nodes');
+    ctx.metrics.ironicSyncs.inc({ result: 'failed' });
     return 0;
   }
   let forgotten = 0;
@@ -47,12 +48,14 @@ export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
     }
     if (await ctx.store.forget(record)) {
       forgotten++;
+      ctx.metrics.ironicSyncDropped.inc();
       ctx.logger.warn(
         { node: uuid, reqId: record.req_id || undefined, state: record.state },
         'node deleted from Ironic: its introspection status and data are dropped',
       );
     }
   }
+  ctx.metrics.ironicSyncs.inc({ result: 'ok' });
   return forgotten;
 }
 
