@@ -18,7 +18,7 @@ let b: Stack;
 const redis = newRedis();
 
 beforeAll(async () => {
-  a = await startStack({ INTROSPECTION_DELAY_S: String(GAP_S) }, { nodes: 7 });
+  a = await startStack({ INTROSPECTION_DELAY_S: String(GAP_S) }, { nodes: 20 });
   b = await startStack({
     INTROSPECTION_DELAY_S: String(GAP_S),
     REDIS_PREFIX: a.config.REDIS_PREFIX,
@@ -122,4 +122,43 @@ describe('reboots paced by INTROSPECTION_DELAY_S', () => {
     expect(await job!.isDelayed()).toBe(true);
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
   });
+
+  it('a batch aborted and started again does not queue behind its own dead places', async () => {
+    const batch = Array.from({ length: 12 }, (_, i) => nodeSpec(7 + i).uuid);
+    // Hold the line a moment so that the whole batch is in it when it is aborted.
+    await redis.set(a.store.keys.rebootNext, Date.now() + 3_000, 'PX', 3_000);
+    // A run ahead of the batch, still live when the batch asks again: the dead places sit behind
+    // it, where no job looking at the head of the line would drop them.
+    const ahead = nodeSpec(19).uuid;
+    expect((await api(a, 'POST', `/v1/introspection/${ahead}`)).status).toBe(202);
+    await waitUntil(
+      'the run ahead in line',
+      async () =>
+        (await redis.zscore(
+          a.store.keys.rebootLine,
+          `${ahead}@${(await a.store.get(ahead))!.gen}`,
+        )) !== null,
+    );
+    for (const uuid of batch)
+      expect((await api(a, 'POST', `/v1/introspection/${uuid}`)).status).toBe(202);
+    for (const uuid of batch)
+      expect((await api(a, 'POST', `/v1/introspection/${uuid}/abort`)).status).toBe(202);
+    const restartedAt = Date.now();
+    for (const uuid of batch)
+      expect((await api(a, 'POST', `/v1/introspection/${uuid}`)).status).toBe(202);
+
+    // The first of the new runs asked behind the run ahead and 12 dead places (3 s + 13 gaps,
+    // 29 s), and asks again after recheckMs (10 s), when they are dropped.
+    const firstBoot = await waitUntil(
+      'the first boot of the batch started again',
+      async () =>
+        a.ironic
+          .calls({ method: 'PUT', pathRe: /\/management\/boot_device$/ })
+          .find((c) => c.at >= restartedAt && batch.includes(c.node ?? '')) ?? null,
+      30_000,
+    );
+    expect(firstBoot.at - restartedAt).toBeLessThan(17_000);
+    for (const uuid of batch) await api(a, 'POST', `/v1/introspection/${uuid}/abort`);
+    expect(await finishedStatus(a, ahead)).toMatchObject({ state: 'finished' });
+  }, 45_000);
 });

@@ -4,6 +4,16 @@ import { JobNotDelayed, runNodeJob } from '../node-job.ts';
 import { lazyNode } from '../power/power-driver.ts';
 
 /**
+ * How long a boot job may wait before asking for its turn again. Its wait counts the places
+ * ahead of it when it asked; runs that end or restart meanwhile give theirs up, and only a job
+ * that asks again finds that out. Without a bound, a batch aborted and started again would
+ * queue behind its own dead places.
+ */
+export function recheckMs(gapMs: number): number {
+  return Math.max(3 * gapMs, 10_000);
+}
+
+/**
  * Boots a node into the ramdisk. The run is `waiting` before the power-on is
  * sent: a fast ramdisk (or one already running) may call back at once. A
  * retry of this job after that point (a worker that died mid-job) finds the
@@ -11,8 +21,9 @@ import { lazyNode } from '../power/power-driver.ts';
  * lasts one boot, which the first attempt may have used up.
  *
  * Reboots are paced (INTROSPECTION_DELAY_S): a job whose turn has not come
- * goes back to BullMQ's delayed set until it has, holding no worker slot and
- * spending no attempt, and the run stays `starting` meanwhile.
+ * goes back to BullMQ's delayed set until it has (or until it asks again,
+ * see recheckMs), holding no worker slot and spending no attempt, and the run
+ * stays `starting` meanwhile.
  */
 export async function introspect(ctx: WorkerContext, bullJob: Job, token?: string): Promise<void> {
   await runNodeJob(ctx, bullJob, ['starting', 'waiting'], async ({ job, record, log }) => {
@@ -26,7 +37,8 @@ export async function introspect(ctx: WorkerContext, bullJob: Job, token?: strin
       const waitMs = await ctx.store.reserveReboot(job.node, job.gen, gapMs);
       if (waitMs > 0) {
         log.debug({ waitMs }, 'reboot paced by INTROSPECTION_DELAY_S: job delayed');
-        await bullJob.moveToDelayed(Date.now() + waitMs, token).catch((err: unknown) => {
+        const delayMs = Math.min(waitMs, recheckMs(gapMs));
+        await bullJob.moveToDelayed(Date.now() + delayMs, token).catch((err: unknown) => {
           throw new JobNotDelayed(err);
         });
         throw new DelayedError();
