@@ -41,6 +41,21 @@ const turnTimes = (uuids: string[]) =>
     return call!.at;
   });
 
+/** The boot job of the node's current run. */
+async function bootJob(uuid: string) {
+  const { gen } = (await a.store.get(uuid))!;
+  return a.worker.queues.byName.introspection.getJob(
+    jobId('introspect', { node: uuid, gen, reqId: '' }),
+  );
+}
+
+/** The boot job of the node's current run, once it waits in BullMQ's delayed set for its turn. */
+const delayedBootJob = (uuid: string) =>
+  waitUntil('the boot job delayed', async () => {
+    const job = await bootJob(uuid);
+    return (await job?.isDelayed()) ? job : null;
+  });
+
 describe('reboots paced by INTROSPECTION_DELAY_S', () => {
   it('boots nodes started together one gap apart, across API and worker hosts', async () => {
     const uuids = [0, 1, 2, 3].map((i) => nodeSpec(i).uuid);
@@ -59,14 +74,7 @@ describe('reboots paced by INTROSPECTION_DELAY_S', () => {
 
     // Waiting for its turn cost a job no attempt: each completed on its first (BullMQ counts the
     // completion as the attempt made).
-    const queue = a.worker.queues.byName.introspection;
-    for (const uuid of uuids) {
-      const record = (await a.store.get(uuid))!;
-      const job = await queue.getJob(
-        jobId('introspect', { node: uuid, gen: record.gen, reqId: '' }),
-      );
-      expect(job?.attemptsMade).toBe(1);
-    }
+    for (const uuid of uuids) expect((await bootJob(uuid))?.attemptsMade).toBe(1);
   });
 
   it('an abort while the run waits for its turn leaves the node off', async () => {
@@ -76,13 +84,7 @@ describe('reboots paced by INTROSPECTION_DELAY_S', () => {
     // A long line of reboots ahead: the second run waits for a minute.
     await redis.set(a.store.keys.rebootNext, Date.now() + 60_000, 'PX', 60_000);
     expect((await api(a, 'POST', `/v1/introspection/${second.uuid}`)).status).toBe(202);
-    const record = (await a.store.get(second.uuid))!;
-    const job = await waitUntil('the boot job delayed', async () => {
-      const j = await a.worker.queues.byName.introspection.getJob(
-        jobId('introspect', { node: second.uuid, gen: record.gen, reqId: '' }),
-      );
-      return (await j?.isDelayed()) ? j : null;
-    });
+    const job = await delayedBootJob(second.uuid);
     expect((await api(a, 'GET', `/v1/introspection/${second.uuid}`)).body.state).toBe('starting');
 
     expect((await api(a, 'POST', `/v1/introspection/${second.uuid}/abort`)).status).toBe(202);
@@ -91,8 +93,8 @@ describe('reboots paced by INTROSPECTION_DELAY_S', () => {
       error: 'Canceled by operator',
     });
     // Its turn come early: the boot job runs, finds the run ended, and boots nothing.
-    await job!.promote();
-    await waitUntil('the boot job done', async () => (await job!.isCompleted()) || null);
+    await job.promote();
+    await waitUntil('the boot job done', async () => (await job.isCompleted()) || null);
     const power = a.ironic
       .calls({ node: second.uuid, method: 'PUT' })
       .filter((c) => c.path.endsWith('/states/power'))
@@ -108,18 +110,13 @@ describe('reboots paced by INTROSPECTION_DELAY_S', () => {
     await redis.set(a.store.keys.rebootNext, Date.now() + 60_000, 'PX', 60_000);
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
     const record = (await a.store.get(spec.uuid))!;
-    const job = await waitUntil('the boot job delayed', async () => {
-      const j = await a.worker.queues.byName.introspection.getJob(
-        jobId('introspect', { node: spec.uuid, gen: record.gen, reqId: '' }),
-      );
-      return (await j?.isDelayed()) ? j : null;
-    });
+    const job = await delayedBootJob(spec.uuid);
     // As a worker whose lock expired would: BullMQ refuses to move a job it does not hold.
-    await expect(introspect(a.worker, job!, 'a-lock-long-expired')).rejects.toThrow(
+    await expect(introspect(a.worker, job, 'a-lock-long-expired')).rejects.toThrow(
       /could not delay the job/,
     );
     expect(await a.store.get(spec.uuid)).toMatchObject({ state: 'starting', gen: record.gen });
-    expect(await job!.isDelayed()).toBe(true);
+    expect(await job.isDelayed()).toBe(true);
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
   });
 
