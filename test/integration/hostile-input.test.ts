@@ -48,6 +48,25 @@ describe('limits', () => {
     expect(res.body.error.message).toBe('Request body is nested deeper than 32 levels');
   });
 
+  it('a body of countless tiny entries is a 400 naming the limit', async () => {
+    // 110,001 list items in 215 KiB: each costs the checks that follow as much as a real one.
+    const items = `[${'0,'.repeat(110_000)}0]`;
+    for (const body of [items, `{"inventory": {"cpu": {"flags": ${items}}}}`]) {
+      const res = await api(stack, 'POST', '/v1/continue', body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe(
+        'Request body holds more than 100000 keys and list items in all',
+      );
+    }
+  });
+
+  it('interfaces past the limit are a 400 naming the limit', async () => {
+    const interfaces = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`i${i}`, {}]));
+    const res = await api(stack, 'POST', '/v1/continue', { interfaces });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toBe('Invalid data: interfaces: at most 256 interfaces');
+  });
+
   it.each([
     [
       'interfaces',

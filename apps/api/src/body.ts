@@ -7,24 +7,36 @@ export const MAX_JSON_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
- * The nesting depth of parsed JSON, dropping FORBIDDEN_KEYS on the way (JSON.parse makes them
- * plain own properties). One walk instead of a reviver: a reviver costs JSON.parse its fast path,
- * and ramdisk bodies are the largest the API parses.
+ * Keys and list items a body may hold in all. A ramdisk's inventory, with extra hardware data,
+ * holds some ten thousand; without a bound, a body within MAX_BODY_BYTES made of nothing but
+ * tiny entries costs the schema checks seconds of CPU for each request.
  */
-function depthDroppingForbidden(value: unknown): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 1]];
+export const MAX_JSON_ENTRIES = 100_000;
+
+/**
+ * Whether parsed JSON nests deeper than MAX_JSON_DEPTH or holds more than MAX_JSON_ENTRIES, and
+ * which, dropping FORBIDDEN_KEYS on the way (JSON.parse makes them plain own properties). One
+ * walk instead of a reviver: a reviver costs JSON.parse its fast path, and ramdisk bodies are the
+ * largest the API parses. Only objects and lists are visited, and the walk stops at a limit.
+ */
+function overLimit(value: unknown): 'depth' | 'entries' | null {
+  let entries = 0;
+  const stack: [object, number][] = [];
+  if (value !== null && typeof value === 'object') stack.push([value, 1]);
   while (stack.length) {
     const [v, d] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (d > max) max = d;
-    if (max > MAX_JSON_DEPTH) return max;
+    if (d > MAX_JSON_DEPTH) return 'depth';
     for (const key of FORBIDDEN_KEYS) {
       if (Object.hasOwn(v, key)) delete (v as Record<string, unknown>)[key];
     }
-    for (const child of Object.values(v)) stack.push([child, d + 1]);
+    const children = Object.values(v);
+    entries += children.length;
+    if (entries > MAX_JSON_ENTRIES) return 'entries';
+    for (const child of children) {
+      if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+    }
   }
-  return max;
+  return null;
 }
 
 export function describeJsonType(value: unknown): string {
@@ -35,8 +47,8 @@ export function describeJsonType(value: unknown): string {
 
 /**
  * Reads and parses a JSON body within a size limit. Answers 413 past the
- * limit, 400 for invalid JSON or nesting deeper than MAX_JSON_DEPTH; returns
- * undefined for an empty body.
+ * limit, 400 for invalid JSON, nesting deeper than MAX_JSON_DEPTH or more
+ * than MAX_JSON_ENTRIES; returns undefined for an empty body.
  */
 export async function readJson(ctx: Context, maxBytes: number): Promise<unknown> {
   const declared = Number(ctx.get('Content-Length') || 0);
@@ -61,8 +73,14 @@ export async function readJson(ctx: Context, maxBytes: number): Promise<unknown>
   } catch (err) {
     throw new BadRequest(`Invalid JSON in request body: ${(err as Error).message.slice(0, 200)}`);
   }
-  if (depthDroppingForbidden(value) > MAX_JSON_DEPTH) {
+  const over = overLimit(value);
+  if (over === 'depth') {
     throw new BadRequest(`Request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  if (over === 'entries') {
+    throw new BadRequest(
+      `Request body holds more than ${MAX_JSON_ENTRIES} keys and list items in all`,
+    );
   }
   return value;
 }

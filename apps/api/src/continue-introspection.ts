@@ -1,6 +1,7 @@
 import {
   BadRequest,
   Forbidden,
+  MAX_INTERFACES,
   NotFound,
   RamdiskDataSchema,
   describeIssues,
@@ -32,6 +33,14 @@ export function parseRamdiskBody(body: unknown): RamdiskData {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequest(`Invalid data: expected a JSON object, got ${describeJsonType(body)}`);
   }
+  // Counted first: the schema's own limit only applies once it has checked every interface.
+  const interfaces = (body as { interfaces?: unknown }).interfaces;
+  if (
+    interfaces &&
+    typeof interfaces === 'object' &&
+    Object.keys(interfaces).length > MAX_INTERFACES
+  )
+    throw new BadRequest(`Invalid data: interfaces: at most ${MAX_INTERFACES} interfaces`);
   const parsed = RamdiskDataSchema.safeParse(body);
   if (!parsed.success) throw new BadRequest(`Invalid data: ${describeIssues(parsed.error)}`);
   return parsed.data;

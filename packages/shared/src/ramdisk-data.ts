@@ -5,7 +5,7 @@ import { z } from 'zod';
  * `inventory` form of ironic-python-agent. Unknown keys are kept (rules and
  * operators read them from the stored data); known keys are checked.
  */
-const MAX_INTERFACES = 256;
+export const MAX_INTERFACES = 256;
 const MAX_DISKS = 1024;
 const name = z.string().max(255);
 const shortText = z.string().max(1024);
