@@ -27,8 +27,11 @@ export class IronicError extends InspectorError {
   }
   /** Node locked (409), Ironic overloaded or restarting (5xx), or no answer in time. */
   get transient(): boolean {
-    if (this.ironicStatus === 409) return !this.duplicate;
-    return this.ironicStatus === 0 || this.ironicStatus >= 500;
+    return this.locked || this.ironicStatus === 0 || this.ironicStatus >= 500;
+  }
+  /** The node was locked: Ironic refused the call before doing anything. */
+  get locked(): boolean {
+    return this.ironicStatus === 409 && !this.duplicate;
   }
   /** Ironic answers 409 both for a locked node and for a resource that exists already. */
   get duplicate(): boolean {
@@ -100,17 +103,22 @@ export class IronicClient {
     this.#base = opts.url.replace(/\/+$/, '');
   }
 
+  /**
+   * One call, retried while it fails transiently. A call that must not happen twice
+   * (`once`) is retried only on a locked node: a lost or 5xx answer may come after Ironic
+   * acted, and the caller's own retry (a BullMQ job's) starts over from what Ironic holds.
+   */
   async #call(
     operation: string,
     method: string,
     path: string,
     body?: unknown,
-    retry = this.#opts.retry,
+    opts: { retry?: RetryPolicy; once?: boolean } = {},
   ): Promise<unknown> {
     return withRetry(
-      retry,
+      opts.retry ?? this.#opts.retry,
       () => this.#once(operation, method, path, body),
-      (err) => err instanceof IronicError && err.transient,
+      (err) => err instanceof IronicError && (opts.once ? err.locked : err.transient),
     );
   }
 
@@ -294,7 +302,8 @@ export class IronicClient {
     return this.#parse(
       op,
       IronicNodeSchema,
-      await this.#call(op, 'PATCH', `/v1/nodes/${uuid}`, ops),
+      // A patch applied twice is not the patch: a `remove` meets nothing and fails.
+      await this.#call(op, 'PATCH', `/v1/nodes/${uuid}`, ops, { once: true }),
     );
   }
 
@@ -317,20 +326,17 @@ export class IronicClient {
     const retry = opts.retry === false ? { ...this.#opts.retry, attempts: 1 } : undefined;
     const path = `/v1/nodes/${uuid}/management/boot_device`;
     return (
-      this.#parse(op, schema, await this.#call(op, 'GET', path, undefined, retry)).boot_device ??
-      null
+      this.#parse(op, schema, await this.#call(op, 'GET', path, undefined, { retry }))
+        .boot_device ?? null
     );
   }
 
   async setPowerState(uuid: string, target: PowerTarget): Promise<void> {
-    await this.#call(
-      `Set power state of node ${uuid} to ${target}`,
-      'PUT',
-      `/v1/nodes/${uuid}/states/power`,
-      {
-        target,
-      },
-    );
+    const op = `Set power state of node ${uuid} to ${target}`;
+    // Power on and off are states, asked for again harmlessly; a second reboot would cut short
+    // the ramdisk boot of the first, after its one-time PXE boot device was used up.
+    const once = target === 'rebooting';
+    await this.#call(op, 'PUT', `/v1/nodes/${uuid}/states/power`, { target }, { once });
   }
 }
 

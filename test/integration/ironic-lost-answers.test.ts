@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeSpec } from '../fixtures/fake-ironic.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
+
+/**
+ * Ironic carried a call out but its answer was lost (a 503 from a proxy, a
+ * timeout). A call that must not happen twice is not sent again as it was:
+ * the job's own retry starts over from what Ironic now holds.
+ */
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack(
+    { PROCESSING_HOOKS: 'ramdisk_error,scheduler,validate_interfaces,root_device_hint' },
+    { nodes: 0 },
+  );
+});
+afterAll(() => stack?.close());
+
+describe('answers Ironic lost after acting', () => {
+  it('a reboot is not sent again on its own: the retry sets PXE boot first', async () => {
+    const spec = nodeSpec(0);
+    // A node deployed before: without the one-time PXE boot device, it boots from its disk.
+    stack.ironic.addNode({ index: 0, bootDevice: 'disk' });
+    const lost = stack.ironic.faults.add({
+      node: spec.uuid,
+      method: 'PUT',
+      path: /\/states\/power$/,
+      status: 503,
+      afterApply: true,
+      times: 1,
+    });
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    expect(await finishedStatus(stack, spec.uuid)).toMatchObject({
+      state: 'finished',
+      error: null,
+    });
+    expect(lost.hits).toBe(1);
+    const boots = stack.ironic.node(spec.uuid)!.fake.boots;
+    expect(boots.length).toBeGreaterThanOrEqual(1);
+    expect(boots.map((b) => b.bootDevice)).toEqual(boots.map(() => 'pxe'));
+  });
+
+  it('a node update is not sent again on its own: the retry recomputes it from the node', async () => {
+    const spec = nodeSpec(1);
+    // The first of upstream's two runs for a root device hint: the second, once RAID added a
+    // disk, removes the serials it kept and names the new disk.
+    stack.ironic.addNode({
+      index: 1,
+      extra: { block_devices: { serials: [spec.diskSerials[0]] } },
+    });
+    const lost = stack.ironic.faults.add({
+      node: spec.uuid,
+      method: 'PATCH',
+      status: 503,
+      afterApply: true,
+      times: 1,
+    });
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    expect(await finishedStatus(stack, spec.uuid)).toMatchObject({
+      state: 'finished',
+      error: null,
+    });
+    expect(lost.hits).toBe(1);
+    const node = stack.ironic.node(spec.uuid)!;
+    expect(node.properties.root_device).toEqual({ serial: spec.diskSerials[1] });
+    expect(node.extra.block_devices).toBeUndefined();
+  });
+});
