@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -128,6 +129,37 @@ describe('POST /v1/introspection/<node> and the whole flow', () => {
     expect(
       (await api(stack, 'GET', `/v1/introspection/${encodeURIComponent('bad node!')}`)).status,
     ).toBe(400);
+  });
+
+  it('answers 400 for `.` and `..`, names Ironic allows that no URL can carry', async () => {
+    // Sent as they are: fetch, as any WHATWG URL parser, would resolve the dot segments first.
+    const raw = (method: string, path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const { port } = new URL(stack.url);
+        const req = http.request({ host: '127.0.0.1', port, path, method }, (res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const [ident, shown] of [
+      ['%2e%2e', '..'],
+      ['..', '..'],
+      ['%2E', '.'],
+    ]) {
+      for (const [method, path] of [
+        ['POST', `/v1/introspection/${ident}`],
+        ['GET', `/v1/introspection/${ident}`],
+        ['POST', `/v1/introspection/${ident}/abort`],
+        ['GET', `/v1/introspection/${ident}/data`],
+      ] as const) {
+        const res = await raw(method, path);
+        expect({ method, path, status: res.status }).toEqual({ method, path, status: 400 });
+        expect(JSON.parse(res.body).error.message).toBe(`Invalid UUID or node name: "${shown}"`);
+      }
+    }
   });
 
   it('answers 400 for a node in a provision state that forbids introspection', async () => {

@@ -54,7 +54,8 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const NAME_RE = /^[A-Za-z0-9\-._~]{1,255}$/;
 
 export const isUuid = (value: string) => UUID_RE.test(value);
-export const isNodeName = (value: string) => NAME_RE.test(value);
+// `.` and `..` match NAME_RE but are path segments: a URL naming them names another resource.
+export const isNodeName = (value: string) => NAME_RE.test(value) && value !== '.' && value !== '..';
 
 /** A node identifier from a URL: a UUID, or a name Ironic can resolve. */
 export function parseNodeIdent(value: string): { uuid: string } | { name: string } {
