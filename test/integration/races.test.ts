@@ -91,4 +91,28 @@ describe('replicas racing on the same nodes', () => {
     await waitUntil('finished', async () => (await a.store.get(spec.uuid))?.state === 'finished');
     expect(a.ironic.portsOf(spec.uuid)).toHaveLength(2);
   });
+
+  it('a boot failing after the ramdisk called back leaves the run to its processing', async () => {
+    const spec = nodeSpec(8);
+    // The reboot is refused for good, but only after the ramdisk (booted by an earlier attempt,
+    // say) has called back; the processing is slow enough to be under way when it is refused.
+    a.ironic.faults.add({
+      node: spec.uuid,
+      method: 'PUT',
+      path: /\/states\/power$/,
+      status: 400,
+      message: 'power interface refused the reboot',
+      delayMs: 600,
+      times: 1,
+    });
+    a.ironic.faults.add({ node: spec.uuid, method: 'PATCH', delayMs: 1500, times: 1 });
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    await waitUntil('waiting', async () => (await a.store.get(spec.uuid))?.state === 'waiting');
+    expect((await postRamdiskData(a.url, buildRamdiskData(spec))).status).toBe(200);
+    const final = await waitUntil('the run ended', async () => {
+      const r = await a.store.get(spec.uuid);
+      return r && TERMINAL_STATES.has(r.state) ? r : null;
+    });
+    expect({ state: final.state, error: final.error }).toEqual({ state: 'finished', error: null });
+  });
 });

@@ -1,7 +1,9 @@
 import { DelayedError, type Job } from 'bullmq';
 import {
   NodeJobSchema,
+  TRANSITIONS,
   coerceError,
+  type JobName,
   type Logger,
   type NodeJob,
   type NodeRecord,
@@ -22,6 +24,22 @@ export class JobNotDelayed extends Error {
     this.name = 'JobNotDelayed';
   }
 }
+
+/**
+ * The run states each job carries a run on from. A job does its work only for a run in one of
+ * them, and its failure ends the run only from one of them: a run another job has taken over
+ * meanwhile (the ramdisk called back while a boot retry failed, an operator aborted) is that
+ * job's to end. Ramdisk logs never end a run.
+ */
+export const JOB_RUN_STATES = {
+  introspect: ['starting', 'waiting'],
+  process: ['processing'],
+  reapply: ['reapplying'],
+  abort: ['aborting'],
+  timeout: TRANSITIONS.timeout.from,
+  'ramdisk-logs': [],
+  cleanup: [],
+} as const satisfies Record<JobName, readonly State[]>;
 
 export interface NodeJobScope {
   job: NodeJob;
@@ -77,7 +95,11 @@ export async function runNodeJob(
       throw err;
     }
     log.error({ err: err.message }, 'run failed');
-    const moved = await endRun(ctx, job, 'error', { error: err.message, record });
+    const moved = await endRun(ctx, job, 'error', {
+      error: err.message,
+      record,
+      onlyFrom: expected,
+    });
     if (!moved.ok) log.info({ state: moved.state }, 'run had already moved on');
   }
 }

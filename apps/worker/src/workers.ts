@@ -1,15 +1,23 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '@inspector/shared';
-import { JOBS_TO_QUEUE, NodeJobSchema, QueueName, type JobName } from '@inspector/shared';
+import {
+  JOBS_TO_QUEUE,
+  NodeJobSchema,
+  QueueName,
+  type JobName,
+  type State,
+} from '@inspector/shared';
 import type { WorkerContext } from './context.ts';
 import { endRun } from './end-run.ts';
+import { JOB_RUN_STATES } from './node-job.ts';
 import { processors } from './processors/index.ts';
 
 /**
  * A job about a run that BullMQ failed for good without its processor ending the run: it stalled
  * too often (its workers kept dying), it threw before runNodeJob's guard, or no processor knows
  * its name. The run would otherwise stay active until its timeout; it ends now, saying why. A
- * failure BullMQ will retry, or a job of a run that has ended, changes nothing.
+ * failure BullMQ will retry, a job of a run that has ended, or one of a run another job has
+ * taken over (JOB_RUN_STATES), changes nothing.
  */
 async function endRunOfFailedJob(ctx: WorkerContext, job: Job, err: Error): Promise<void> {
   const data = NodeJobSchema.safeParse(job.data);
@@ -22,8 +30,14 @@ async function endRunOfFailedJob(ctx: WorkerContext, job: Job, err: Error): Prom
     job.attemptsMade >= (job.opts.attempts ?? 1) ||
     (await job.isFailed());
   if (!final) return;
+  // A name none of ours (added by hand) may end the run from any state.
+  const states: readonly State[] | undefined = Object.hasOwn(JOB_RUN_STATES, job.name)
+    ? JOB_RUN_STATES[job.name as JobName]
+    : undefined;
+  if (states?.length === 0) return;
   const moved = await endRun(ctx, data.data, 'error', {
     error: `Job ${job.name} failed: ${err.message}`,
+    onlyFrom: states,
   });
   if (moved.ok) ctx.logger.warn({ node: data.data.node, job: job.name }, 'run ended: job failed');
 }

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { JOBS_TO_QUEUE, coerceError, jobId, sleep, type NodeJob } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
-import { runNodeJob } from '../node-job.ts';
+import { JOB_RUN_STATES, runNodeJob } from '../node-job.ts';
 import { lazyNode } from '../power/power-driver.ts';
 
 export const CANCELED = 'Canceled by operator';
@@ -29,7 +29,7 @@ async function bootJobSettled(ctx: WorkerContext, job: NodeJob): Promise<boolean
 
 /** Powers an aborted node off (failures only logged, as upstream) and ends its run. */
 export async function abort(ctx: WorkerContext, bullJob: Job): Promise<void> {
-  await runNodeJob(ctx, bullJob, ['aborting'], async ({ job, record, log }) => {
+  await runNodeJob(ctx, bullJob, JOB_RUN_STATES.abort, async ({ job, record, log }) => {
     if (record.manage_boot) {
       if (!(await bootJobSettled(ctx, job))) {
         log.warn('boot job still under way after a minute: powering off anyway');

@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { WorkerContext } from '../context.ts';
-import { JobNotDelayed, runNodeJob } from '../node-job.ts';
+import { JOB_RUN_STATES, JobNotDelayed, runNodeJob } from '../node-job.ts';
 import { lazyNode } from '../power/power-driver.ts';
 
 /**
@@ -26,7 +26,7 @@ export function recheckMs(gapMs: number): number {
  * stays `starting` meanwhile.
  */
 export async function introspect(ctx: WorkerContext, bullJob: Job, token?: string): Promise<void> {
-  await runNodeJob(ctx, bullJob, ['starting', 'waiting'], async ({ job, record, log }) => {
+  await runNodeJob(ctx, bullJob, JOB_RUN_STATES.introspect, async ({ job, record, log }) => {
     if (!record.manage_boot) {
       await ctx.store.transition(job.node, job.gen, 'wait', { record });
       log.info('boot not managed: waiting for the node to be powered on by hand');

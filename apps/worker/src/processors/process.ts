@@ -17,7 +17,7 @@ import {
 } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
-import { runNodeJob, type NodeJobScope } from '../node-job.ts';
+import { JOB_RUN_STATES, runNodeJob, type NodeJobScope } from '../node-job.ts';
 import { knownNode } from '../power/power-driver.ts';
 import { processedDocument } from './processed-document.ts';
 
@@ -137,7 +137,7 @@ async function processStoredData(
 /** The `process` job: ramdisk data just arrived for a waiting node. */
 export function processor(policy: CredentialCheckPolicy) {
   return async function process(ctx: WorkerContext, bullJob: Job): Promise<void> {
-    await runNodeJob(ctx, bullJob, ['processing'], (scope) =>
+    await runNodeJob(ctx, bullJob, JOB_RUN_STATES.process, (scope) =>
       processStoredData(ctx, scope, policy, true),
     );
   };
@@ -146,7 +146,7 @@ export function processor(policy: CredentialCheckPolicy) {
 /** The `reapply` job: stored (or newly posted) data processed again, the node left as it is. */
 export function reapplier(policy: CredentialCheckPolicy) {
   return async function reapply(ctx: WorkerContext, bullJob: Job): Promise<void> {
-    await runNodeJob(ctx, bullJob, ['reapplying'], (scope) =>
+    await runNodeJob(ctx, bullJob, JOB_RUN_STATES.reapply, (scope) =>
       processStoredData(ctx, scope, policy, false),
     );
   };

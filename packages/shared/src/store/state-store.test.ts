@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { dropPrefix, testPrefix, testStore } from '../../../../test/helpers/redis.ts';
 import { StateStore } from './state-store.ts';
+import type { State } from '../state-machine.ts';
 
 const { redis, store, close } = testStore();
 afterAll(close);
@@ -58,6 +59,17 @@ describe('StateStore (real Redis)', () => {
       state: 'starting',
     });
     expect(await store.transition(uuid, gen, 'wait')).toEqual({ ok: true, from: 'starting' });
+  });
+
+  it('ends a run only from the states its caller names', async () => {
+    const { gen } = await start();
+    await store.transition(uuid, gen, 'wait');
+    const only = (onlyFrom: State[]) =>
+      store.transition(uuid, gen, 'error', { error: 'boom', onlyFrom });
+    expect(await only(['starting'])).toEqual({ ok: false, reason: 'conflict', state: 'waiting' });
+    expect(await only([])).toEqual({ ok: false, reason: 'conflict', state: 'waiting' });
+    expect((await store.get(uuid))?.state).toBe('waiting');
+    expect(await only(['starting', 'waiting'])).toEqual({ ok: true, from: 'waiting' });
   });
 
   it('a terminal transition frees the lookup index, sets finished_at and expires the record', async () => {

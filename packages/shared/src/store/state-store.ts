@@ -84,6 +84,8 @@ export interface TransitionOptions {
    * the generation and the state.
    */
   record?: NodeRecord;
+  /** Only from these of the event's states: a caller's own, not another's to end. */
+  onlyFrom?: readonly State[];
 }
 
 /** A state change that took effect, told to `StoreOptions.onChange` (for metrics: no node id). */
@@ -251,7 +253,11 @@ export class StateStore {
     const record = opts.record?.gen === gen ? opts.record : await this.get(uuid);
     if (!record || record.gen !== gen)
       return { ok: false, reason: 'stale', state: record?.state ?? '' };
-    const { from, to } = TRANSITIONS[event];
+    const { to } = TRANSITIONS[event];
+    const from = opts.onlyFrom
+      ? TRANSITIONS[event].from.filter((s) => opts.onlyFrom!.includes(s))
+      : TRANSITIONS[event].from;
+    if (from.length === 0) return { ok: false, reason: 'conflict', state: record.state };
     const terminal = TERMINAL_STATES.has(to);
     const lookup = terminal ? this.#lookupKeys(record.bmc, record.macs) : [];
     const keys = [
