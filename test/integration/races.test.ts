@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TERMINAL_STATES, type State } from '@inspector/shared';
+import { TERMINAL_STATES, jobId, type State } from '@inspector/shared';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { waitUntil } from '../helpers/processes.ts';
@@ -114,5 +114,37 @@ describe('replicas racing on the same nodes', () => {
       return r && TERMINAL_STATES.has(r.state) ? r : null;
     });
     expect({ state: final.state, error: final.error }).toEqual({ state: 'finished', error: null });
+  });
+
+  it('a processing job outlived by its run leaves the node of the next run alone', async () => {
+    const spec = nodeSpec(9);
+    // Ironic holds the node update for a while: long enough for the run to time out and the
+    // operator to start the node again meanwhile.
+    a.ironic.faults.add({ node: spec.uuid, method: 'PATCH', delayMs: 1500, times: 1 });
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    await waitUntil('waiting', async () => (await a.store.get(spec.uuid))?.state === 'waiting');
+    const old = (await a.store.get(spec.uuid))!;
+    expect((await postRamdiskData(a.url, buildRamdiskData(spec))).status).toBe(200);
+    await waitUntil('the node update under way', async () =>
+      a.ironic.calls({ node: spec.uuid, method: 'PATCH' }).length > 0 ? true : null,
+    );
+    // What the run's timeout job does when it fires.
+    expect(await a.store.transition(spec.uuid, old.gen, 'timeout', { error: 'timeout' })).toEqual({
+      ok: true,
+      from: 'processing',
+    });
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    await waitUntil('the new run booted', async () =>
+      a.ironic.node(spec.uuid)!.power_state === 'power on' ? true : null,
+    );
+    const oldJob = await a.worker.queues.byName.processing.getJob(
+      jobId('process', { node: spec.uuid, gen: old.gen, reqId: '' }),
+    );
+    await waitUntil(
+      'the old processing job done',
+      async () => (await oldJob!.isCompleted()) || null,
+    );
+    expect(a.ironic.node(spec.uuid)!.power_state).toBe('power on');
+    expect((await a.store.get(spec.uuid))?.state).toBe('waiting');
   });
 });

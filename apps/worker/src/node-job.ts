@@ -41,6 +41,29 @@ export const JOB_RUN_STATES = {
   cleanup: [],
 } as const satisfies Record<JobName, readonly State[]>;
 
+/** Thrown by {@link assertRunStillIn}: the job stops, as its run is no longer its own. */
+export class RunMovedOn extends Error {
+  constructor(readonly state: string) {
+    super(`run moved on (now ${state || 'gone'})`);
+    this.name = 'RunMovedOn';
+  }
+}
+
+/**
+ * Checks again, before acting on the node, that the job's run is still in one of `states`. A
+ * slow Ironic can hold a job for minutes, meanwhile the run may have timed out and the node
+ * been started again: a leftover job must not power off the node of the new run.
+ */
+export async function assertRunStillIn(
+  ctx: WorkerContext,
+  job: NodeJob,
+  states: readonly State[],
+): Promise<void> {
+  const record = await ctx.store.get(job.node);
+  if (!record || record.gen !== job.gen || !states.includes(record.state))
+    throw new RunMovedOn(record?.gen === job.gen ? record.state : '');
+}
+
 export interface NodeJobScope {
   job: NodeJob;
   record: NodeRecord;
@@ -81,6 +104,10 @@ export async function runNodeJob(
   } catch (thrown) {
     // The job moved itself to the delayed set, to run again later: not a failure.
     if (thrown instanceof DelayedError) throw thrown;
+    if (thrown instanceof RunMovedOn) {
+      log.info({ state: thrown.state }, `${thrown.message}: node left as it is`);
+      return;
+    }
     if (thrown instanceof JobNotDelayed) {
       log.warn({ err: thrown.message }, 'job left to BullMQ, run left as it is');
       throw thrown;

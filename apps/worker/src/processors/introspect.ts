@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { WorkerContext } from '../context.ts';
-import { JOB_RUN_STATES, JobNotDelayed, runNodeJob } from '../node-job.ts';
+import { JOB_RUN_STATES, JobNotDelayed, assertRunStillIn, runNodeJob } from '../node-job.ts';
 import { lazyNode } from '../power/power-driver.ts';
 
 /**
@@ -52,6 +52,9 @@ export async function introspect(ctx: WorkerContext, bullJob: Job, token?: strin
         log.info({ state: moved.state }, 'run moved on before the power-on: not powering on');
         return;
       }
+    } else {
+      // A retry: the PXE call may have waited out an abort or a timeout.
+      await assertRunStillIn(ctx, job, ['waiting']);
     }
     await ctx.power.reboot(node);
     log.info({ driver: ctx.power.name }, 'node set to boot from PXE and powered on');

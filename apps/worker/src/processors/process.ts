@@ -17,7 +17,7 @@ import {
 } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
-import { JOB_RUN_STATES, runNodeJob, type NodeJobScope } from '../node-job.ts';
+import { JOB_RUN_STATES, assertRunStillIn, runNodeJob, type NodeJobScope } from '../node-job.ts';
 import { knownNode } from '../power/power-driver.ts';
 import { processedDocument } from './processed-document.ts';
 
@@ -123,10 +123,14 @@ async function processStoredData(
   await applyPlan(ctx, node, data, hookCtx, log);
   await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
 
+  const ownStates = powerActions ? JOB_RUN_STATES.process : JOB_RUN_STATES.reapply;
   if (powerActions && record.new_ipmi_username) {
+    await assertRunStillIn(ctx, job, ownStates);
     node = await setCredentials(ctx, node, record, data, policy, log);
+    await assertRunStillIn(ctx, job, ownStates);
     await ctx.power.powerOff(knownNode(node));
   } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {
+    await assertRunStillIn(ctx, job, ownStates);
     await ctx.power.powerOff(knownNode(node));
   }
   const moved = await endRun(ctx, job, 'finish', { record });
