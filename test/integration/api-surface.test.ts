@@ -32,6 +32,31 @@ describe('discovery and versions', () => {
     ]);
   });
 
+  it('links name the scheme and host a TLS-terminating proxy says the caller used', async () => {
+    const proxied = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'inspector.example.org' };
+    const root = await api(stack, 'GET', '/', undefined, proxied);
+    expect(root.body.versions[0].links[0].href).toBe('https://inspector.example.org/v1');
+    const v1 = await api(stack, 'GET', '/v1', undefined, proxied);
+    expect(v1.body.resources[1].links[0].href).toBe(
+      'https://inspector.example.org/v1/introspection',
+    );
+    const spec = nodeSpec(37);
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    const status = await api(stack, 'GET', `/v1/introspection/${spec.uuid}`, undefined, proxied);
+    expect(status.body.links[0].href).toBe(
+      `https://inspector.example.org/v1/introspection/${spec.uuid}`,
+    );
+
+    // TRUST_PROXY_HEADERS=false: the headers are the caller's words, and ignored.
+    const direct = await startStack({ TRUST_PROXY_HEADERS: 'false' }, { nodes: 0 });
+    try {
+      const res = await api(direct, 'GET', '/', undefined, proxied);
+      expect(res.body.versions[0].links[0].href).toBe(`${direct.url}/v1`);
+    } finally {
+      await direct.close();
+    }
+  });
+
   it.each([
     [undefined, 200, '1.18'],
     ['latest', 200, '1.18'],

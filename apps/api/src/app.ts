@@ -23,6 +23,7 @@ export function createRouter(deps: ApiDeps): Router {
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
   app.silent = true;
+  app.proxy = deps.config.TRUST_PROXY_HEADERS;
   const router = createRouter(deps);
   app.use(requestId(deps.logger));
   app.use(errorBodies(deps.logger));

@@ -44,6 +44,11 @@ export const ConfigSchema = z.object({
   /** API listen address. Default 0.0.0.0. */
   HOST: z.string().min(1).default('0.0.0.0'),
   /**
+   * Links in answers take their scheme and host from X-Forwarded-Proto and X-Forwarded-Host, as
+   * upstream's do behind its proxy middleware: a TLS-terminating load balancer in front. Default true.
+   */
+  TRUST_PROXY_HEADERS: bool(true),
+  /**
    * Redis: redis://, rediss://, redis-sentinel://host:port,.../<master>[?db=N] or
    * redis-cluster://host:port,... (see RedisUrlSchema). Default redis://127.0.0.1:6379.
    */
