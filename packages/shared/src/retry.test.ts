@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, withRetry } from './retry.ts';
+import { backoffDelay, retryBudgetMs, withRetry } from './retry.ts';
 
 const policy = { attempts: 3, baseDelayMs: 500, maxDelayMs: 5000 };
 
@@ -9,6 +9,16 @@ describe('backoffDelay', () => {
     expect(backoffDelay(policy, 1, () => 1)).toBe(500);
     expect(backoffDelay(policy, 3, () => 1)).toBe(2000);
     expect(backoffDelay(policy, 10, () => 0.5)).toBe(3750);
+  });
+});
+
+describe('retryBudgetMs', () => {
+  it('adds every attempt at its longest and the longest back-off between them', () => {
+    // 3 calls of 100 ms, then back-offs of at most 500 and 1000 ms.
+    expect(retryBudgetMs(policy, 100)).toBe(1800);
+    expect(retryBudgetMs({ attempts: 1, baseDelayMs: 500, maxDelayMs: 5000 }, 100)).toBe(100);
+    // Capped: 6 back-offs of 500, 1000, 2000, 4000, 5000, 5000.
+    expect(retryBudgetMs({ ...policy, attempts: 7 }, 0)).toBe(17_500);
   });
 });
 

@@ -12,6 +12,15 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random = Math
   return Math.round(exp / 2 + (random() * exp) / 2);
 }
 
+/** The longest `attempts` calls of at most `callMs` each, with the back-off between them, can take. */
+export function retryBudgetMs(policy: RetryPolicy, callMs: number): number {
+  let total = policy.attempts * callMs;
+  for (let attempt = 1; attempt < policy.attempts; attempt++) {
+    total += Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  }
+  return total;
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**

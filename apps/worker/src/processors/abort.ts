@@ -1,5 +1,13 @@
 import type { Job } from 'bullmq';
-import { JOBS_TO_QUEUE, coerceError, jobId, sleep, type NodeJob } from '@inspector/shared';
+import {
+  JOBS_TO_QUEUE,
+  coerceError,
+  ironicCallBudgetMs,
+  jobId,
+  sleep,
+  type Config,
+  type NodeJob,
+} from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
 import { JOB_RUN_STATES, runNodeJob } from '../node-job.ts';
@@ -7,9 +15,16 @@ import { lazyNode } from '../power/power-driver.ts';
 
 export const CANCELED = 'Canceled by operator';
 
-/** How long an abort waits for its run's boot job to end before it powers the node off anyway. */
-const BOOT_JOB_WAIT_MS = 60_000;
 const BOOT_JOB_POLL_MS = 200;
+
+/**
+ * How long an abort waits for its run's boot job to end before it powers the node off anyway:
+ * as long as the job's two Ironic calls (PXE boot, then the reboot) may take with their retries,
+ * three minutes at the defaults, and never less than one.
+ */
+export function bootJobWaitMs(config: Config): number {
+  return Math.max(2 * ironicCallBudgetMs(config), 60_000);
+}
 
 /**
  * Waits while the run's boot job is under way: a power-on it has sent, or retries after a 409
@@ -18,7 +33,7 @@ const BOOT_JOB_POLL_MS = 200;
  */
 async function bootJobSettled(ctx: WorkerContext, job: NodeJob): Promise<boolean> {
   const queue = ctx.queues.byName[JOBS_TO_QUEUE.introspect];
-  const deadline = Date.now() + BOOT_JOB_WAIT_MS;
+  const deadline = Date.now() + bootJobWaitMs(ctx.config);
   for (;;) {
     const boot = await queue.getJob(jobId('introspect', job));
     if (!boot || !(await boot.isActive())) return true;
@@ -32,7 +47,10 @@ export async function abort(ctx: WorkerContext, bullJob: Job): Promise<void> {
   await runNodeJob(ctx, bullJob, JOB_RUN_STATES.abort, async ({ job, record, log }) => {
     if (record.manage_boot) {
       if (!(await bootJobSettled(ctx, job))) {
-        log.warn('boot job still under way after a minute: powering off anyway');
+        log.warn(
+          { waitedMs: bootJobWaitMs(ctx.config) },
+          'boot job still under way: powering off anyway',
+        );
       }
       try {
         await ctx.power.powerOff(lazyNode(ctx.ironic, job.node));

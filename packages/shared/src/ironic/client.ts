@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InspectorError, NotFound, coerceError } from '../errors.ts';
 import type { Config } from '../config.ts';
-import { withRetry, type RetryPolicy } from '../retry.ts';
+import { retryBudgetMs, withRetry, type RetryPolicy } from '../retry.ts';
 import { exchange } from '../http-exchange.ts';
 import { KeystoneSession, keystoneCredentials } from '../keystone/keystone-session.ts';
 import {
@@ -340,6 +340,19 @@ export class IronicClient {
   }
 }
 
+export function ironicRetryPolicy(config: Config): RetryPolicy {
+  return {
+    attempts: config.IRONIC_RETRY_ATTEMPTS,
+    baseDelayMs: config.IRONIC_RETRY_DELAY_MS,
+    maxDelayMs: Math.max(config.IRONIC_RETRY_DELAY_MS * 16, 1),
+  };
+}
+
+/** The longest one Ironic call, retries included, can take with this configuration. */
+export function ironicCallBudgetMs(config: Config): number {
+  return retryBudgetMs(ironicRetryPolicy(config), config.IRONIC_TIMEOUT_MS);
+}
+
 export function ironicClientFromConfig(
   config: Config,
   onCall?: IronicClientOptions['onCall'],
@@ -348,11 +361,7 @@ export function ironicClientFromConfig(
     url: config.IRONIC_URL,
     apiVersion: config.IRONIC_API_VERSION,
     timeoutMs: config.IRONIC_TIMEOUT_MS,
-    retry: {
-      attempts: config.IRONIC_RETRY_ATTEMPTS,
-      baseDelayMs: config.IRONIC_RETRY_DELAY_MS,
-      maxDelayMs: Math.max(config.IRONIC_RETRY_DELAY_MS * 16, 1),
-    },
+    retry: ironicRetryPolicy(config),
     onCall,
     auth:
       config.IRONIC_AUTH_STRATEGY === 'keystone'
