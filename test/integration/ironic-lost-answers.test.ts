@@ -3,9 +3,10 @@ import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
 /**
- * Ironic carried a call out but its answer was lost (a 503 from a proxy, a
- * timeout). A call that must not happen twice is not sent again as it was:
- * the job's own retry starts over from what Ironic now holds.
+ * Ironic carried a call out but its answer was lost (the connection cut, a
+ * timeout, a proxy's 502). A call that must not happen twice is not sent again
+ * as it was: the job's own retry starts over from what Ironic now holds. One
+ * Ironic refused without acting (409 locked, its own 503) is sent again.
  */
 let stack: Stack;
 beforeAll(async () => {
@@ -25,7 +26,7 @@ describe('answers Ironic lost after acting', () => {
       node: spec.uuid,
       method: 'PUT',
       path: /\/states\/power$/,
-      status: 503,
+      reset: true,
       afterApply: true,
       times: 1,
     });
@@ -51,7 +52,7 @@ describe('answers Ironic lost after acting', () => {
     const lost = stack.ironic.faults.add({
       node: spec.uuid,
       method: 'PATCH',
-      status: 503,
+      reset: true,
       afterApply: true,
       times: 1,
     });
@@ -64,5 +65,30 @@ describe('answers Ironic lost after acting', () => {
     const node = stack.ironic.node(spec.uuid)!;
     expect(node.properties.root_device).toEqual({ serial: spec.diskSerials[1] });
     expect(node.extra.block_devices).toBeUndefined();
+  });
+
+  it('a reboot Ironic refused with its own 503 is sent again at once, and boots once', async () => {
+    const spec = nodeSpec(2);
+    stack.ironic.addNode({ index: 2, bootDevice: 'disk' });
+    const busy = stack.ironic.faults.add({
+      node: spec.uuid,
+      method: 'PUT',
+      path: /\/states\/power$/,
+      status: 503,
+      message: 'Requested action cannot be performed due to lack of free conductor workers.',
+      times: 1,
+    });
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    expect(await finishedStatus(stack, spec.uuid)).toMatchObject({
+      state: 'finished',
+      error: null,
+    });
+    expect(busy.hits).toBe(1);
+    const node = stack.ironic.node(spec.uuid)!;
+    expect(node.fake.boots.map((b) => b.bootDevice)).toEqual(['pxe']);
+    // Sent again by the client itself: the one-time PXE boot device was set once.
+    expect(
+      stack.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /\/management\/boot_device$/ }),
+    ).toHaveLength(1);
   });
 });

@@ -17,13 +17,22 @@ import {
 /** An Ironic call that failed; `status` is Ironic's HTTP status, or 0 for no answer. */
 export class IronicError extends InspectorError {
   readonly ironicStatus: number;
-  constructor(operation: string, ironicStatus: number, detail: string, cause?: unknown) {
+  /** The answer was Ironic's own error document, not a proxy's page. */
+  readonly fromIronic: boolean;
+  constructor(
+    operation: string,
+    ironicStatus: number,
+    detail: string,
+    cause?: unknown,
+    fromIronic = false,
+  ) {
     super(`${operation} failed: ${detail}`, {
       status: ironicStatus === 404 ? 404 : 503,
       code: 'ironic_error',
       cause,
     });
     this.ironicStatus = ironicStatus;
+    this.fromIronic = fromIronic;
   }
   /** Node locked (409), Ironic overloaded or restarting (5xx), or no answer in time. */
   get transient(): boolean {
@@ -32,6 +41,13 @@ export class IronicError extends InspectorError {
   /** The node was locked: Ironic refused the call before doing anything. */
   get locked(): boolean {
     return this.ironicStatus === 409 && !this.duplicate;
+  }
+  /**
+   * Ironic said it did nothing: the node was locked, or it had no conductor free (its own 503).
+   * No answer, a proxy's 502-504 or a 500 may come after the act itself.
+   */
+  get refusedBeforeActing(): boolean {
+    return this.locked || (this.ironicStatus === 503 && this.fromIronic);
   }
   /** Ironic answers 409 both for a locked node and for a resource that exists already. */
   get duplicate(): boolean {
@@ -67,23 +83,27 @@ export interface IronicClientOptions {
  * Ironic's error bodies nest a JSON string in `error_message`; the auth middleware in front of it
  * answers Keystone's `{"error": {"message"}}`.
  */
-function ironicFault(text: string): string {
+function ironicFault(text: string): { detail: string; fromIronic: boolean } {
   try {
     const body = JSON.parse(text) as { error_message?: unknown; error?: { message?: unknown } };
-    if (typeof body.error?.message === 'string') return body.error.message;
+    if (typeof body.error?.message === 'string') {
+      return { detail: body.error.message, fromIronic: true };
+    }
     const inner = body.error_message;
     if (typeof inner === 'string') {
       try {
         const parsed = JSON.parse(inner) as { faultstring?: unknown };
-        if (typeof parsed.faultstring === 'string') return parsed.faultstring;
+        if (typeof parsed.faultstring === 'string') {
+          return { detail: parsed.faultstring, fromIronic: true };
+        }
       } catch {
-        return inner;
+        return { detail: inner, fromIronic: true };
       }
     }
   } catch {
     // not JSON: fall through to the raw text
   }
-  return text.slice(0, 500) || 'no detail';
+  return { detail: text.slice(0, 500) || 'no detail', fromIronic: false };
 }
 
 /**
@@ -105,8 +125,9 @@ export class IronicClient {
 
   /**
    * One call, retried while it fails transiently. A call that must not happen twice
-   * (`once`) is retried only on a locked node: a lost or 5xx answer may come after Ironic
-   * acted, and the caller's own retry (a BullMQ job's) starts over from what Ironic holds.
+   * (`once`) is retried only when Ironic says it did nothing (refusedBeforeActing): a lost
+   * answer may come after Ironic acted, and the caller's own retry (a BullMQ job's) starts
+   * over from what Ironic holds.
    */
   async #call(
     operation: string,
@@ -118,7 +139,7 @@ export class IronicClient {
     return withRetry(
       opts.retry ?? this.#opts.retry,
       () => this.#once(operation, method, path, body),
-      (err) => err instanceof IronicError && (opts.once ? err.locked : err.transient),
+      (err) => err instanceof IronicError && (opts.once ? err.refusedBeforeActing : err.transient),
     );
   }
 
@@ -151,7 +172,14 @@ export class IronicClient {
     if (status < 200 || status >= 300) {
       const hint =
         status === 401 && !this.#opts.auth ? ' (IRONIC_AUTH_STRATEGY=keystone sends a token)' : '';
-      throw new IronicError(operation, status, `HTTP ${status}: ${ironicFault(text)}${hint}`);
+      const { detail, fromIronic } = ironicFault(text);
+      throw new IronicError(
+        operation,
+        status,
+        `HTTP ${status}: ${detail}${hint}`,
+        undefined,
+        fromIronic,
+      );
     }
     if (!text) return null;
     try {
