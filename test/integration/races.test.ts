@@ -17,10 +17,11 @@ let b: Stack;
 const redis = newRedis();
 
 beforeAll(async () => {
-  a = await startStack({}, { nodes: 10 });
+  // Room for the cases that hold Ironic's answers for seconds to line events up.
+  a = await startStack({ IRONIC_TIMEOUT_MS: '8000' }, { nodes: 10 });
   // Replica B shares A's Redis prefix and A's Ironic.
   b = await startStack(
-    { REDIS_PREFIX: a.config.REDIS_PREFIX, IRONIC_URL: a.ironic.url },
+    { REDIS_PREFIX: a.config.REDIS_PREFIX, IRONIC_URL: a.ironic.url, IRONIC_TIMEOUT_MS: '8000' },
     { nodes: 0 },
   );
   a.onBoot = () => null;
@@ -102,10 +103,10 @@ describe('replicas racing on the same nodes', () => {
       path: /\/states\/power$/,
       status: 400,
       message: 'power interface refused the reboot',
-      delayMs: 600,
+      delayMs: 3000,
       times: 1,
     });
-    a.ironic.faults.add({ node: spec.uuid, method: 'PATCH', delayMs: 1500, times: 1 });
+    a.ironic.faults.add({ node: spec.uuid, method: 'PATCH', delayMs: 6000, times: 1 });
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
     await waitUntil('waiting', async () => (await a.store.get(spec.uuid))?.state === 'waiting');
     expect((await postRamdiskData(a.url, buildRamdiskData(spec))).status).toBe(200);
@@ -120,7 +121,7 @@ describe('replicas racing on the same nodes', () => {
     const spec = nodeSpec(9);
     // Ironic holds the node update for a while: long enough for the run to time out and the
     // operator to start the node again meanwhile.
-    a.ironic.faults.add({ node: spec.uuid, method: 'PATCH', delayMs: 1500, times: 1 });
+    a.ironic.faults.add({ node: spec.uuid, method: 'PATCH', delayMs: 5000, times: 1 });
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
     await waitUntil('waiting', async () => (await a.store.get(spec.uuid))?.state === 'waiting');
     const old = (await a.store.get(spec.uuid))!;
@@ -133,10 +134,16 @@ describe('replicas racing on the same nodes', () => {
       ok: true,
       from: 'processing',
     });
+    const restartedAt = Date.now();
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
-    await waitUntil('the new run booted', async () =>
-      a.ironic.node(spec.uuid)!.power_state === 'power on' ? true : null,
+    await waitUntil('the new run booted, while the old job waits on Ironic', async () =>
+      a.ironic
+        .calls({ node: spec.uuid, method: 'PUT', pathRe: /\/states\/power$/ })
+        .some((c) => c.at >= restartedAt && c.status === 202)
+        ? true
+        : null,
     );
+    expect(a.ironic.calls({ node: spec.uuid, method: 'PATCH', status: 0 })).toHaveLength(1);
     const oldJob = await a.worker.queues.byName.processing.getJob(
       jobId('process', { node: spec.uuid, gen: old.gen, reqId: '' }),
     );

@@ -140,6 +140,8 @@ describe('reboots paced by INTROSPECTION_DELAY_S', () => {
       expect((await api(a, 'POST', `/v1/introspection/${uuid}`)).status).toBe(202);
     for (const uuid of batch)
       expect((await api(a, 'POST', `/v1/introspection/${uuid}/abort`)).status).toBe(202);
+    for (const uuid of batch)
+      expect(await finishedStatus(a, uuid)).toMatchObject({ state: 'error' });
     const restartedAt = Date.now();
     for (const uuid of batch)
       expect((await api(a, 'POST', `/v1/introspection/${uuid}`)).status).toBe(202);
