@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeSpec } from '../fixtures/fake-ironic.ts';
+import { nodeSpec, type FaultRule } from '../fixtures/fake-ironic.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
 /**
@@ -17,25 +17,23 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
+const REBOOT = { method: 'PUT', path: /\/states\/power$/ };
+const LOST = { reset: true, afterApply: true };
+
+/** Introspects the node with `fault` in Ironic once: the run must still finish, without error. */
+async function finishesDespite(uuid: string, fault: FaultRule): Promise<void> {
+  const handle = stack.ironic.faults.add({ node: uuid, times: 1, ...fault });
+  expect((await api(stack, 'POST', `/v1/introspection/${uuid}`)).status).toBe(202);
+  expect(await finishedStatus(stack, uuid)).toMatchObject({ state: 'finished', error: null });
+  expect(handle.hits).toBe(1);
+}
+
 describe('answers Ironic lost after acting', () => {
   it('a reboot is not sent again on its own: the retry sets PXE boot first', async () => {
     const spec = nodeSpec(0);
     // A node deployed before: without the one-time PXE boot device, it boots from its disk.
     stack.ironic.addNode({ index: 0, bootDevice: 'disk' });
-    const lost = stack.ironic.faults.add({
-      node: spec.uuid,
-      method: 'PUT',
-      path: /\/states\/power$/,
-      reset: true,
-      afterApply: true,
-      times: 1,
-    });
-    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
-    expect(await finishedStatus(stack, spec.uuid)).toMatchObject({
-      state: 'finished',
-      error: null,
-    });
-    expect(lost.hits).toBe(1);
+    await finishesDespite(spec.uuid, { ...REBOOT, ...LOST });
     const boots = stack.ironic.node(spec.uuid)!.fake.boots;
     expect(boots.length).toBeGreaterThanOrEqual(1);
     expect(boots.map((b) => b.bootDevice)).toEqual(boots.map(() => 'pxe'));
@@ -49,19 +47,7 @@ describe('answers Ironic lost after acting', () => {
       index: 1,
       extra: { block_devices: { serials: [spec.diskSerials[0]] } },
     });
-    const lost = stack.ironic.faults.add({
-      node: spec.uuid,
-      method: 'PATCH',
-      reset: true,
-      afterApply: true,
-      times: 1,
-    });
-    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
-    expect(await finishedStatus(stack, spec.uuid)).toMatchObject({
-      state: 'finished',
-      error: null,
-    });
-    expect(lost.hits).toBe(1);
+    await finishesDespite(spec.uuid, { method: 'PATCH', ...LOST });
     const node = stack.ironic.node(spec.uuid)!;
     expect(node.properties.root_device).toEqual({ serial: spec.diskSerials[1] });
     expect(node.extra.block_devices).toBeUndefined();
@@ -70,20 +56,11 @@ describe('answers Ironic lost after acting', () => {
   it('a reboot Ironic refused with its own 503 is sent again at once, and boots once', async () => {
     const spec = nodeSpec(2);
     stack.ironic.addNode({ index: 2, bootDevice: 'disk' });
-    const busy = stack.ironic.faults.add({
-      node: spec.uuid,
-      method: 'PUT',
-      path: /\/states\/power$/,
+    await finishesDespite(spec.uuid, {
+      ...REBOOT,
       status: 503,
       message: 'Requested action cannot be performed due to lack of free conductor workers.',
-      times: 1,
     });
-    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
-    expect(await finishedStatus(stack, spec.uuid)).toMatchObject({
-      state: 'finished',
-      error: null,
-    });
-    expect(busy.hits).toBe(1);
     const node = stack.ironic.node(spec.uuid)!;
     expect(node.fake.boots.map((b) => b.bootDevice)).toEqual(['pxe']);
     // Sent again by the client itself: the one-time PXE boot device was set once.
