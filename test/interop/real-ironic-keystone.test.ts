@@ -82,6 +82,8 @@ describe.skipIf(!ENABLED)(
             KEYSTONE_USERNAME: SERVICE_USER.username,
             KEYSTONE_PASSWORD: SERVICE_USER.password,
             KEYSTONE_PROJECT: SERVICE_USER.project,
+            // The Ironic sync lists the nodes with the service's token too.
+            CLEAN_UP_PERIOD_S: '2',
           },
           servicePort,
         ).then((s) => (service = s)),
@@ -173,6 +175,32 @@ describe.skipIf(!ENABLED)(
       expect(calls.filter((c) => !c.headers['x-auth-token']).map(line)).toEqual([]);
       // Ironic's status poll may come before its start is recorded here: 404 until then.
       expect(calls.filter((c) => ![200, 202, 404].includes(c.status)).map(line)).toEqual([]);
+    });
+
+    it("a node deleted from Ironic has its run dropped, Ironic listed with the service's token", async () => {
+      const d = nodeSpec(723);
+      await enrolNode(ironic, d, { macs: d.macs });
+      expect(
+        (await api(service, 'POST', `/v1/introspection/${d.uuid}`, undefined, operator)).status,
+      ).toBe(202);
+      await eventually(
+        `${d.name} waiting`,
+        async () => (await status(d.uuid))?.state === 'waiting',
+      );
+      expect((await ironic.call('DELETE', `/v1/nodes/${d.uuid}`)).status).toBe(204);
+      const callsBefore = toIronic.calls.length;
+
+      await eventually(`${d.name} dropped`, async () => {
+        const res = await api(service, 'GET', `/v1/introspection/${d.uuid}`, undefined, operator);
+        return res.status === 404;
+      });
+      const listings = toIronic.calls
+        .slice(callsBefore)
+        .filter((c) => c.path.startsWith('/v1/nodes?fields=uuid'));
+      expect(listings.map((c) => c.status)).toContain(200);
+      expect(listings.filter((c) => !c.headers['x-auth-token']).map(line)).toEqual([]);
+      // The other cases' nodes are still in Ironic, and so are their runs.
+      expect((await status(nodeSpec(720).uuid))?.state).toBe('finished');
     });
 
     it('a service left on IRONIC_AUTH_STRATEGY=noauth answers 503 saying what to set', async () => {
