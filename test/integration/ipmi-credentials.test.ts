@@ -49,4 +49,42 @@ describe('new IPMI credentials through Ironic', () => {
     );
     expect(stack.ironic.node(spec.uuid)!.driver_info.ipmi_username).toBe('ironic');
   });
+
+  it.each([
+    ['names the BMC address the ramdisk saw when the node has none', {}, true],
+    ['leaves the BMC address alone when the node has one of another kind', { ilo: true }, false],
+  ])('%s', async (_, { ilo }: { ilo?: boolean }, added) => {
+    const spec = nodeSpec(ilo ? 3 : 2);
+    const { ipmi_address: _ipmi, ...rest } = spec.driverInfo;
+    stack.ironic.addNode({
+      index: spec.index,
+      maintenance: true,
+      ...(ilo
+        ? { driver: 'fake-hardware', driverInfo: { ...rest, ilo_address: spec.bmcAddress } }
+        : {}),
+      ...(ilo ? {} : { driverInfo: rest }),
+    });
+    stack.onBoot = () => null;
+    const started = await api(
+      stack,
+      'POST',
+      `/v1/introspection/${spec.uuid}?new_ipmi_username=ironic&new_ipmi_password=N3wSecret`,
+    );
+    expect(started.status).toBe(202);
+    await waitUntil('waiting', async () =>
+      (await stack.store.get(spec.uuid))?.state === 'waiting' ? true : null,
+    );
+    expect((await postRamdiskData(stack.url, buildRamdiskData(spec))).status).toBe(200);
+    expect(await finishedStatus(stack, spec.uuid)).toMatchObject({
+      state: 'finished',
+      error: null,
+    });
+    const patched = stack.ironic
+      .calls({ node: spec.uuid, method: 'PATCH' })
+      .flatMap((c) => c.body as { path: string; value?: unknown }[])
+      .filter((op) => op.path === '/driver_info/ipmi_address');
+    expect(patched).toEqual(
+      added ? [{ op: 'add', path: '/driver_info/ipmi_address', value: spec.bmcAddress }] : [],
+    );
+  });
 });

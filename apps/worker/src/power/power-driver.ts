@@ -21,8 +21,13 @@ export function knownNode(node: IronicNode): PowerNode {
 }
 
 /**
- * How a worker drives a node's boot device and power. Every action converges
- * to a target state, so running it twice (a retried or stalled job) is harmless.
+ * How a worker drives a node's boot device and power. Setting PXE boot and
+ * powering off converge to a target state, so running them twice is harmless.
+ * A reboot does not: a driver never sends one again after it may have been
+ * carried out (a lost answer). A job that retries after such a failure sets
+ * PXE boot again before it reboots, so a second reboot costs the node one more
+ * boot into the ramdisk, never a boot from its disk; failing the run instead
+ * would throw away a boot that most likely happened.
  */
 export interface PowerDriver {
   readonly name: 'ironic' | 'ipmi';

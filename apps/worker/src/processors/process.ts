@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import {
+  bmcHost,
   ironicNotFound,
   InspectorError,
   RamdiskDataSchema,
@@ -69,7 +70,8 @@ async function setCredentials(
     { op: 'add', path: '/driver_info/ipmi_username', value: record.new_ipmi_username },
     { op: 'add', path: '/driver_info/ipmi_password', value: password },
   ];
-  if (!node.driver_info?.ipmi_address && data.ipmi_address) {
+  // As upstream: only a node without any BMC address (IPMI, iLO, DRAC...) is given the ramdisk's.
+  if (!bmcHost(node) && data.ipmi_address) {
     patch.push({ op: 'add', path: '/driver_info/ipmi_address', value: data.ipmi_address });
   }
   const updated = await ctx.ironic.patchNode(node.uuid, patch);
