@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeSpec } from '../fixtures/fake-ironic.ts';
+import { nodeSpec, type NodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { waitUntil } from '../helpers/processes.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
@@ -18,24 +18,29 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
+/** Starts with new credentials and posts the ramdisk's data (no boot: credentials skip it). */
+async function introspectWithNewCredentials(spec: NodeSpec): Promise<void> {
+  stack.onBoot = () => null;
+  const started = await api(
+    stack,
+    'POST',
+    `/v1/introspection/${spec.uuid}?new_ipmi_username=ironic&new_ipmi_password=N3wSecret`,
+  );
+  expect(started.status).toBe(202);
+  await waitUntil('waiting', async () =>
+    (await stack.store.get(spec.uuid))?.state === 'waiting' ? true : null,
+  );
+  expect((await postRamdiskData(stack.url, buildRamdiskData(spec))).status).toBe(200);
+}
+
 describe('new IPMI credentials through Ironic', () => {
   it('are tried exactly CREDENTIALS_CHECK_ATTEMPTS times, one Ironic read each, and nothing powers the node off', async () => {
     const spec = nodeSpec(1);
     stack.ironic.addNode({ index: 1, maintenance: true });
-    stack.onBoot = () => null;
     // Ironic answers 500 when it cannot log in to the BMC: a retry of that read is one more login.
     const reads = { node: spec.uuid, method: 'GET', path: /management\/boot_device$/ };
     stack.ironic.faults.add({ ...reads, status: 500 });
-    const started = await api(
-      stack,
-      'POST',
-      `/v1/introspection/${spec.uuid}?new_ipmi_username=ironic&new_ipmi_password=N3wSecret`,
-    );
-    expect(started.status).toBe(202);
-    await waitUntil('waiting', async () =>
-      (await stack.store.get(spec.uuid))?.state === 'waiting' ? true : null,
-    );
-    expect((await postRamdiskData(stack.url, buildRamdiskData(spec))).status).toBe(200);
+    await introspectWithNewCredentials(spec);
     const final = await finishedStatus(stack, spec.uuid);
     expect(final).toMatchObject({
       state: 'error',
@@ -64,17 +69,7 @@ describe('new IPMI credentials through Ironic', () => {
         : {}),
       ...(ilo ? {} : { driverInfo: rest }),
     });
-    stack.onBoot = () => null;
-    const started = await api(
-      stack,
-      'POST',
-      `/v1/introspection/${spec.uuid}?new_ipmi_username=ironic&new_ipmi_password=N3wSecret`,
-    );
-    expect(started.status).toBe(202);
-    await waitUntil('waiting', async () =>
-      (await stack.store.get(spec.uuid))?.state === 'waiting' ? true : null,
-    );
-    expect((await postRamdiskData(stack.url, buildRamdiskData(spec))).status).toBe(200);
+    await introspectWithNewCredentials(spec);
     expect(await finishedStatus(stack, spec.uuid)).toMatchObject({
       state: 'finished',
       error: null,
