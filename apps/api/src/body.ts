@@ -34,13 +34,12 @@ function overLimit(value: unknown): 'depth' | 'entries' | null {
     const list = Array.isArray(v);
     const children = Object.values(v);
     if (!list) entries += children.length;
+    if (entries > MAX_JSON_ENTRIES) return 'entries';
     for (const child of children) {
-      if (entries > MAX_JSON_ENTRIES) return 'entries';
       if (child === null || typeof child !== 'object') continue;
-      if (list) entries++;
+      if (list && ++entries > MAX_JSON_ENTRIES) return 'entries';
       stack.push([child, d + 1]);
     }
-    if (entries > MAX_JSON_ENTRIES) return 'entries';
   }
   return null;
 }

@@ -49,6 +49,11 @@ export class RunMovedOn extends Error {
   }
 }
 
+/** Whether `record` is the job's run, in one of `states`. */
+function isRunIn(record: NodeRecord, job: NodeJob, states: readonly State[]): boolean {
+  return record.gen === job.gen && states.includes(record.state);
+}
+
 /**
  * Checks again, before acting on the node, that the job's run is still in one of `states`. A
  * slow Ironic can hold a job for minutes, meanwhile the run may have timed out and the node
@@ -60,7 +65,7 @@ export async function assertRunStillIn(
   states: readonly State[],
 ): Promise<void> {
   const record = await ctx.store.get(job.node);
-  if (!record || record.gen !== job.gen || !states.includes(record.state))
+  if (!record || !isRunIn(record, job, states))
     throw new RunMovedOn(record?.gen === job.gen ? record.state : '');
 }
 
@@ -92,7 +97,7 @@ export async function runNodeJob(
     job: bullJob.name,
   });
   const record = await ctx.store.get(job.node);
-  if (!record || record.gen !== job.gen || !expected.includes(record.state)) {
+  if (!record || !isRunIn(record, job, expected)) {
     log.info(
       { state: record?.state, currentGen: record?.gen },
       'job is for a past run or state: skipped',

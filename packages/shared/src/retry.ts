@@ -15,8 +15,9 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random = Math
 /** The longest `attempts` calls of at most `callMs` each, with the back-off between them, can take. */
 export function retryBudgetMs(policy: RetryPolicy, callMs: number): number {
   let total = policy.attempts * callMs;
+  // The longest back-off: jitter at its top.
   for (let attempt = 1; attempt < policy.attempts; attempt++) {
-    total += Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    total += backoffDelay(policy, attempt, () => 1);
   }
   return total;
 }

@@ -125,14 +125,13 @@ async function processStoredData(
   await applyPlan(ctx, node, data, hookCtx, log);
   await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
 
-  const ownStates = powerActions ? JOB_RUN_STATES.process : JOB_RUN_STATES.reapply;
   if (powerActions && record.new_ipmi_username) {
-    await assertRunStillIn(ctx, job, ownStates);
+    await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
     node = await setCredentials(ctx, node, record, data, policy, log);
-    await assertRunStillIn(ctx, job, ownStates);
+    await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
     await ctx.power.powerOff(knownNode(node));
   } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {
-    await assertRunStillIn(ctx, job, ownStates);
+    await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
     await ctx.power.powerOff(knownNode(node));
   }
   const moved = await endRun(ctx, job, 'finish', { record });
