@@ -110,7 +110,7 @@ describe('runs of nodes deleted from Ironic', () => {
     });
   });
 
-  it('stay when Ironic cannot be listed, and when IRONIC_SYNC is off', async () => {
+  it('stay when Ironic cannot be listed, asked once per pass, and when IRONIC_SYNC is off', async () => {
     const spec = nodeSpec(4);
     await introspect(spec);
     stack.ironic.removeNode(spec.uuid);
@@ -121,7 +121,8 @@ describe('runs of nodes deleted from Ironic', () => {
     } finally {
       fault.remove();
     }
-    expect(fault.hits).toBeGreaterThan(0);
+    // The next pass asks again; retrying here would hold the maintenance queue through an outage.
+    expect(fault.hits).toBe(1);
     expect(await counted('inspector_ironic_sync_total', { result: 'failed' })).toBe(
       failedSyncs + 1,
     );

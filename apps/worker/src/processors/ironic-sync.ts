@@ -24,12 +24,15 @@ export function deletedFromIronic(
  * first. A failed listing changes nothing, and a node missing from the
  * listing goes only once Ironic answers 404 for it alone: a listing cut
  * short, or hosts whose clocks disagree on when it began, drop no live node.
+ * Ironic is asked each thing once: the next pass comes within
+ * CLEAN_UP_PERIOD_S, while a pass waiting out an Ironic outage would hold the
+ * maintenance queue, the timeout safety net with it, and a worker's stop.
  */
 export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
   const listedAt = Date.now();
   let inIronic: Set<string>;
   try {
-    inIronic = await ctx.ironic.listNodeUuids();
+    inIronic = await ctx.ironic.listNodeUuids({ retry: false });
   } catch (err) {
     ctx.logger.warn({ err: (err as Error).message }, 'Ironic sync skipped: cannot list nodes');
     ctx.metrics.ironicSyncs.inc({ result: 'failed' });
@@ -61,7 +64,7 @@ export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
 
 async function goneFromIronic(ctx: WorkerContext, uuid: string): Promise<boolean> {
   try {
-    await ctx.ironic.getNode(uuid);
+    await ctx.ironic.getNode(uuid, { retry: false });
     return false;
   } catch (err) {
     if (isIronicNotFound(err)) return true;

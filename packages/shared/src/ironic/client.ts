@@ -14,17 +14,23 @@ import {
   type PowerTarget,
 } from './types.ts';
 
+/**
+ * Where a failed call's answer came from: Ironic's own error document, something on the way
+ * (a proxy's page, an answer lost or late), or nowhere, as the call never reached Ironic (no
+ * connection, no token).
+ */
+export type FailureSource = 'ironic' | 'wire' | 'unsent';
+
 /** An Ironic call that failed; `status` is Ironic's HTTP status, or 0 for no answer. */
 export class IronicError extends InspectorError {
   readonly ironicStatus: number;
-  /** The answer was Ironic's own error document, not a proxy's page. */
-  readonly fromIronic: boolean;
+  readonly source: FailureSource;
   constructor(
     operation: string,
     ironicStatus: number,
     detail: string,
     cause?: unknown,
-    fromIronic = false,
+    source: FailureSource = 'wire',
   ) {
     super(`${operation} failed: ${detail}`, {
       status: ironicStatus === 404 ? 404 : 503,
@@ -32,7 +38,7 @@ export class IronicError extends InspectorError {
       cause,
     });
     this.ironicStatus = ironicStatus;
-    this.fromIronic = fromIronic;
+    this.source = source;
   }
   /** Node locked (409), Ironic overloaded or restarting (5xx), or no answer in time. */
   get transient(): boolean {
@@ -43,11 +49,12 @@ export class IronicError extends InspectorError {
     return this.ironicStatus === 409 && !this.duplicate;
   }
   /**
-   * Ironic said it did nothing: the node was locked, or it had no conductor free (its own 503).
-   * No answer, a proxy's 502-504 or a 500 may come after the act itself.
+   * Ironic did nothing: the call never reached it, the node was locked, or it had no conductor
+   * free (its own 503). No answer, a proxy's 502-504 or a 500 may come after the act itself.
    */
   get refusedBeforeActing(): boolean {
-    return this.locked || (this.ironicStatus === 503 && this.fromIronic);
+    if (this.source === 'unsent') return this.transient;
+    return this.locked || (this.ironicStatus === 503 && this.source === 'ironic');
   }
   /** Ironic answers 409 both for a locked node and for a resource that exists already. */
   get duplicate(): boolean {
@@ -77,6 +84,14 @@ export interface IronicClientOptions {
   auth?: Pick<KeystoneSession, 'token' | 'invalidate' | 'refused'>;
   /** Called once per HTTP exchange, for metrics. */
   onCall?: (operation: string, status: number, seconds: number) => void;
+}
+
+/**
+ * `retry: false`: one try whatever the answer, for callers that try again on
+ * their own (a credential check's loop, the next periodic sync).
+ */
+export interface CallOptions {
+  retry?: false;
 }
 
 /**
@@ -134,10 +149,10 @@ export class IronicClient {
     method: string,
     path: string,
     body?: unknown,
-    opts: { retry?: RetryPolicy; once?: boolean } = {},
+    opts: CallOptions & { once?: boolean } = {},
   ): Promise<unknown> {
     return withRetry(
-      opts.retry ?? this.#opts.retry,
+      opts.retry === false ? { ...this.#opts.retry, attempts: 1 } : this.#opts.retry,
       () => this.#once(operation, method, path, body),
       (err) => err instanceof IronicError && (opts.once ? err.refusedBeforeActing : err.transient),
     );
@@ -155,6 +170,7 @@ export class IronicClient {
         status,
         `no token for Ironic: ${coerceError(err).message}`,
         err,
+        'unsent',
       );
     }
   }
@@ -178,7 +194,7 @@ export class IronicClient {
         status,
         `HTTP ${status}: ${detail}${hint}`,
         undefined,
-        fromIronic,
+        fromIronic ? 'ironic' : 'wire',
       );
     }
     if (!text) return null;
@@ -214,7 +230,9 @@ export class IronicClient {
     } catch (thrown) {
       const err = coerceError(thrown);
       this.#opts.onCall?.(operation, 0, (performance.now() - started) / 1000);
-      throw new IronicError(operation, 0, `Ironic unreachable: ${err.message}`, err);
+      // Refused at connect: nothing was sent. A reset or a timeout may come after Ironic acted.
+      const source = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'unsent' : 'wire';
+      throw new IronicError(operation, 0, `Ironic unreachable: ${err.message}`, err, source);
     }
   }
 
@@ -231,13 +249,10 @@ export class IronicClient {
   }
 
   /** A node by UUID or name. */
-  async getNode(ident: string): Promise<IronicNode> {
+  async getNode(ident: string, opts: CallOptions = {}): Promise<IronicNode> {
     const op = `Get node ${ident}`;
-    return this.#parse(
-      op,
-      IronicNodeSchema,
-      await this.#call(op, 'GET', `/v1/nodes/${encodeURIComponent(ident)}?fields=${NODE_FIELDS}`),
-    );
+    const path = `/v1/nodes/${encodeURIComponent(ident)}?fields=${NODE_FIELDS}`;
+    return this.#parse(op, IronicNodeSchema, await this.#call(op, 'GET', path, undefined, opts));
   }
 
   async validatePower(uuid: string): Promise<{ result: boolean; reason: string | null }> {
@@ -260,12 +275,13 @@ export class IronicClient {
   }
 
   /** The UUID of every node Ironic has. */
-  async listNodeUuids(): Promise<Set<string>> {
+  async listNodeUuids(opts: CallOptions = {}): Promise<Set<string>> {
     const nodes = await this.#listAll(
       'List nodes',
       '/v1/nodes?fields=uuid',
       'nodes',
       z.looseObject({ uuid: z.string() }),
+      opts,
     );
     return new Set(nodes.map((n) => n.uuid));
   }
@@ -281,13 +297,14 @@ export class IronicClient {
     path: string,
     key: 'nodes' | 'ports',
     item: z.ZodType<T>,
+    opts: CallOptions = {},
   ): Promise<T[]> {
     const schema = z.object({ [key]: z.array(item), next: z.string().nullish() });
     const items: T[] = [];
     const seen = new Set<string>();
     for (let marker = ''; ;) {
       const url = `${path}&limit=${LIST_PAGE}${marker}`;
-      const page = this.#parse(op, schema, await this.#call(op, 'GET', url));
+      const page = this.#parse(op, schema, await this.#call(op, 'GET', url, undefined, opts));
       const got = page[key] as T[];
       items.push(...got);
       if (!page.next || got.length === 0) return items;
@@ -347,15 +364,13 @@ export class IronicClient {
     );
   }
 
-  /** With `retry: false`, one call whatever the answer: for callers that count their own tries. */
-  async getBootDevice(uuid: string, opts: { retry?: boolean } = {}): Promise<string | null> {
+  async getBootDevice(uuid: string, opts: CallOptions = {}): Promise<string | null> {
     const op = `Get boot device of node ${uuid}`;
     const schema = z.looseObject({ boot_device: z.string().nullish() });
-    const retry = opts.retry === false ? { ...this.#opts.retry, attempts: 1 } : undefined;
     const path = `/v1/nodes/${uuid}/management/boot_device`;
     return (
-      this.#parse(op, schema, await this.#call(op, 'GET', path, undefined, { retry }))
-        .boot_device ?? null
+      this.#parse(op, schema, await this.#call(op, 'GET', path, undefined, opts)).boot_device ??
+      null
     );
   }
 
