@@ -32,7 +32,7 @@ describe('discovery and versions', () => {
     ]);
   });
 
-  it('links name the scheme and host a TLS-terminating proxy says the caller used', async () => {
+  it('links name the scheme, host and path prefix a proxy says the caller used', async () => {
     const proxied = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'inspector.example.org' };
     const root = await api(stack, 'GET', '/', undefined, proxied);
     expect(root.body.versions[0].links[0].href).toBe('https://inspector.example.org/v1');
@@ -47,10 +47,20 @@ describe('discovery and versions', () => {
       `https://inspector.example.org/v1/introspection/${spec.uuid}`,
     );
 
+    // Mounted under a path, as upstream's proxy middleware reads SCRIPT_NAME.
+    const mounted = { ...proxied, 'X-Forwarded-Prefix': '/baremetal-introspection/' };
+    const base = 'https://inspector.example.org/baremetal-introspection';
+    const under = await api(stack, 'GET', '/', undefined, mounted);
+    expect(under.body.versions[0].links[0].href).toBe(`${base}/v1`);
+    const listed = await api(stack, 'GET', '/v1/introspection', undefined, mounted);
+    expect(
+      listed.body.introspection.map((s: { links: { href: string }[] }) => s.links[0]!.href),
+    ).toContain(`${base}/v1/introspection/${spec.uuid}`);
+
     // TRUST_PROXY_HEADERS=false: the headers are the caller's words, and ignored.
     const direct = await startStack({ TRUST_PROXY_HEADERS: 'false' }, { nodes: 0 });
     try {
-      const res = await api(direct, 'GET', '/', undefined, proxied);
+      const res = await api(direct, 'GET', '/', undefined, mounted);
       expect(res.body.versions[0].links[0].href).toBe(`${direct.url}/v1`);
     } finally {
       await direct.close();

@@ -1,11 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeRecord } from '@inspector/shared';
-import { isoTime, statusView } from './status-view.ts';
+import { forwardedPrefix, isoTime, statusView } from './status-view.ts';
 
 describe('isoTime', () => {
   it('writes naive UTC with microseconds, as upstream clients parse it', () => {
     expect(isoTime(0)).toBe('1970-01-01T00:00:00.000000');
     expect(isoTime(Date.UTC(2026, 10, 27, 12, 39, 2, 847))).toBe('2026-11-27T12:39:02.847000');
+  });
+});
+
+describe('forwardedPrefix', () => {
+  it('reads the path a proxy mounts the API under, without its trailing slash', () => {
+    expect(forwardedPrefix('/baremetal-introspection')).toBe('/baremetal-introspection');
+    expect(forwardedPrefix(' /a/b/ ')).toBe('/a/b');
+    expect(forwardedPrefix('/first, /second')).toBe('/first');
+  });
+
+  it('ignores an absent, root or unsafe prefix', () => {
+    for (const header of [
+      '',
+      '/',
+      'relative',
+      '/a b',
+      '/a"b',
+      '/a?x=1',
+      '/a#b',
+      '//evil.org',
+      '/a\\b',
+    ])
+      expect(forwardedPrefix(header)).toBe('');
   });
 });
 

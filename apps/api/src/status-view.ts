@@ -18,7 +18,28 @@ export function statusView(record: NodeStatus, origin: string) {
   };
 }
 
-/** This API's own base URL as the caller reached it (Koa 3's ctx.origin is the Origin header). */
-export function selfUrl(ctx: { protocol: string; host: string }): string {
-  return `${ctx.protocol}://${ctx.host}`;
+/** Path segments only: a header is the caller's words, and ends up inside links. */
+const PATH_PREFIX = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
+
+/**
+ * The path a proxy mounts this API under (`X-Forwarded-Prefix: /baremetal-introspection`), as
+ * upstream's proxy middleware reads it into SCRIPT_NAME; '' when absent or not a plain path.
+ */
+export function forwardedPrefix(header: string): string {
+  const prefix = header.split(',')[0]!.trim().replace(/\/+$/, '');
+  return PATH_PREFIX.test(prefix) ? prefix : '';
+}
+
+/**
+ * This API's own base URL as the caller reached it: scheme, host and path prefix as a trusted
+ * proxy names them (Koa 3's ctx.origin is the Origin header, not this).
+ */
+export function selfUrl(ctx: {
+  protocol: string;
+  host: string;
+  app: { proxy: boolean };
+  get(field: string): string;
+}): string {
+  const prefix = ctx.app.proxy ? forwardedPrefix(ctx.get('X-Forwarded-Prefix')) : '';
+  return `${ctx.protocol}://${ctx.host}${prefix}`;
 }
