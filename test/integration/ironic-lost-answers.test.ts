@@ -5,8 +5,9 @@ import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts
 /**
  * Ironic carried a call out but its answer was lost (the connection cut, a
  * timeout, a proxy's 502). A call that must not happen twice is not sent again
- * as it was: the job's own retry starts over from what Ironic now holds. One
- * Ironic refused without acting (409 locked, its own 503) is sent again.
+ * as it was: its step starts over from what Ironic now holds, within the job
+ * and then in the job's own retries. One Ironic refused without acting (409
+ * locked, its own 503) is sent again.
  */
 let stack: Stack;
 beforeAll(async () => {
@@ -20,13 +21,18 @@ afterAll(() => stack?.close());
 const REBOOT = { method: 'PUT', path: /\/states\/power$/ };
 const LOST = { reset: true, afterApply: true };
 
-/** Introspects the node with `fault` in Ironic once: the run must still finish, without error. */
+/** Introspects the node with `fault` in Ironic (once by default): the run must still finish, without error. */
 async function finishesDespite(uuid: string, fault: FaultRule): Promise<void> {
   const handle = stack.ironic.faults.add({ node: uuid, times: 1, ...fault });
   expect((await api(stack, 'POST', `/v1/introspection/${uuid}`)).status).toBe(202);
   expect(await finishedStatus(stack, uuid)).toMatchObject({ state: 'finished', error: null });
-  expect(handle.hits).toBe(1);
+  expect(handle.hits).toBe(fault.times ?? 1);
 }
+
+/** More than JOB_ATTEMPTS (3): only starting the step over within the job gets past them. */
+const OUTAGE = { reset: true, times: 5 };
+const pxeSets = (uuid: string) =>
+  stack.ironic.calls({ node: uuid, method: 'PUT', pathRe: /\/management\/boot_device$/ }).length;
 
 describe('answers Ironic lost after acting', () => {
   it('a reboot is not sent again on its own: the retry sets PXE boot first', async () => {
@@ -67,5 +73,25 @@ describe('answers Ironic lost after acting', () => {
     expect(
       stack.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /\/management\/boot_device$/ }),
     ).toHaveLength(1);
+  });
+
+  it('a reboot lost more times than the job has attempts starts over within it, PXE set each time', async () => {
+    const spec = nodeSpec(3);
+    stack.ironic.addNode({ index: 3, bootDevice: 'disk' });
+    await finishesDespite(spec.uuid, { ...REBOOT, ...OUTAGE });
+    expect(stack.ironic.node(spec.uuid)!.fake.boots.map((b) => b.bootDevice)).toEqual(['pxe']);
+    expect(pxeSets(spec.uuid)).toBe(OUTAGE.times + 1);
+  });
+
+  it('a node update lost more times than the job has attempts is computed again within it', async () => {
+    const spec = nodeSpec(4);
+    stack.ironic.addNode({
+      index: 4,
+      extra: { block_devices: { serials: [spec.diskSerials[0]] } },
+    });
+    await finishesDespite(spec.uuid, { method: 'PATCH', ...OUTAGE });
+    const node = stack.ironic.node(spec.uuid)!;
+    expect(node.properties.root_device).toEqual({ serial: spec.diskSerials[1] });
+    expect(node.fake.boots).toHaveLength(1);
   });
 });

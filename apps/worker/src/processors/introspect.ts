@@ -1,7 +1,14 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { WorkerContext } from '../context.ts';
-import { JOB_RUN_STATES, JobNotDelayed, assertRunStillIn, runNodeJob } from '../node-job.ts';
+import {
+  JOB_RUN_STATES,
+  JobNotDelayed,
+  RunMovedOn,
+  assertRunStillIn,
+  runNodeJob,
+} from '../node-job.ts';
 import { lazyNode } from '../power/power-driver.ts';
+import { startOverOnLostAnswer } from '../start-over.ts';
 
 /**
  * How long a boot job may wait before asking for its turn again. Its wait counts the places
@@ -18,7 +25,8 @@ export function recheckMs(gapMs: number): number {
  * sent: a fast ramdisk (or one already running) may call back at once. A
  * retry of this job after that point (a worker that died mid-job) finds the
  * run waiting and boots again, PXE set again first: the one-time boot device
- * lasts one boot, which the first attempt may have used up.
+ * lasts one boot, which the first attempt may have used up. A reboot whose answer was lost
+ * starts over the same way, within the job (startOverOnLostAnswer).
  *
  * Reboots are paced (INTROSPECTION_DELAY_S): a job whose turn has not come
  * goes back to BullMQ's delayed set until it has (or until it asks again,
@@ -45,18 +53,20 @@ export async function introspect(ctx: WorkerContext, bullJob: Job, token?: strin
       }
     }
     const node = lazyNode(ctx.ironic, job.node);
-    await ctx.power.setPxeBoot(node);
-    if (record.state === 'starting') {
-      const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record });
-      if (!moved.ok) {
-        log.info({ state: moved.state }, 'run moved on before the power-on: not powering on');
-        return;
+    let state = record.state;
+    await startOverOnLostAnswer(ctx, log, async (attempt) => {
+      if (attempt > 1) await assertRunStillIn(ctx, job, ['waiting']);
+      await ctx.power.setPxeBoot(node);
+      if (state === 'starting') {
+        const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record });
+        if (!moved.ok) throw new RunMovedOn(moved.state);
+        state = 'waiting';
+      } else {
+        // Started over, or a retried job: the PXE call may have waited out an abort or a timeout.
+        await assertRunStillIn(ctx, job, ['waiting']);
       }
-    } else {
-      // A retry: the PXE call may have waited out an abort or a timeout.
-      await assertRunStillIn(ctx, job, ['waiting']);
-    }
-    await ctx.power.reboot(node);
+      await ctx.power.reboot(node);
+    });
     log.info({ driver: ctx.power.name }, 'node set to boot from PXE and powered on');
   });
 }

@@ -20,6 +20,7 @@ import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
 import { JOB_RUN_STATES, assertRunStillIn, runNodeJob, type NodeJobScope } from '../node-job.ts';
 import { knownNode } from '../power/power-driver.ts';
+import { startOverOnLostAnswer } from '../start-over.ts';
 import { processedDocument } from './processed-document.ts';
 
 /** How the credential check is retried: upstream's 10 tries, 3 s apart. */
@@ -74,7 +75,10 @@ async function setCredentials(
   if (!bmcHost(node) && data.ipmi_address) {
     patch.push({ op: 'add', path: '/driver_info/ipmi_address', value: data.ipmi_address });
   }
-  const updated = await ctx.ironic.patchNode(node.uuid, patch);
+  // Only `add`s of values known here: sent again as they are after a lost answer.
+  const updated = await startOverOnLostAnswer(ctx, log, () =>
+    ctx.ironic.patchNode(node.uuid, patch),
+  );
   // Ironic masks the password in its answers: the power driver needs the real one.
   const withSecret: IronicNode = {
     ...updated,
@@ -109,6 +113,7 @@ async function processStoredData(
   powerActions: boolean,
 ): Promise<void> {
   const { job, record, log } = scope;
+  const ownStates = powerActions ? JOB_RUN_STATES.process : JOB_RUN_STATES.reapply;
   const rawText = await ctx.store.getRaw(job.node);
   if (!rawText) throw new InspectorError(`Ramdisk data of node ${job.node} is missing`);
   const raw = JSON.parse(rawText) as Record<string, unknown>;
@@ -119,10 +124,17 @@ async function processStoredData(
   );
   if (failures.length) throw new InspectorError(failures.join('\n'));
 
-  let node = await ctx.ironic.getNode(job.node).catch((err) => ironicNotFound(job.node, err));
-  // A reapply touches properties and ports only, as upstream's: a deployed node may be reapplied.
-  if (powerActions) checkProvisionState(node);
-  await applyPlan(ctx, node, data, hookCtx, log);
+  // A node update whose answer was lost is computed again from the node as Ironic then holds it.
+  let node = await startOverOnLostAnswer(ctx, log, async (attempt) => {
+    if (attempt > 1) await assertRunStillIn(ctx, job, ownStates);
+    const current = await ctx.ironic
+      .getNode(job.node)
+      .catch((err) => ironicNotFound(job.node, err));
+    // A reapply touches properties and ports only, as upstream's: a deployed node may be reapplied.
+    if (powerActions) checkProvisionState(current);
+    await applyPlan(ctx, current, data, hookCtx, log);
+    return current;
+  });
   await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
 
   if (powerActions && record.new_ipmi_username) {

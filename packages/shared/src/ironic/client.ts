@@ -62,6 +62,19 @@ export class IronicError extends InspectorError {
   }
 }
 
+/**
+ * A call that must not happen twice (a reboot, a node update) failed without saying whether
+ * Ironic carried it out: no answer, a proxy's page or a 500. Not sent again as it was; the
+ * caller starts its step over from what Ironic now holds (sets PXE boot again, recomputes the
+ * update). Transient, as the failure it stands for.
+ */
+export class IronicAnswerLost extends IronicError {
+  constructor(lost: IronicError) {
+    super('', lost.ironicStatus, '', lost, lost.source);
+    this.message = lost.message;
+  }
+}
+
 /** Whether a failure is Ironic answering 404: what was asked for is not there. */
 export function isIronicNotFound(err: unknown): boolean {
   return err instanceof IronicError && err.ironicStatus === 404;
@@ -140,9 +153,8 @@ export class IronicClient {
 
   /**
    * One call, retried while it fails transiently. A call that must not happen twice
-   * (`once`) is retried only when Ironic says it did nothing (refusedBeforeActing): a lost
-   * answer may come after Ironic acted, and the caller's own retry (a BullMQ job's) starts
-   * over from what Ironic holds.
+   * (`once`) is retried only when Ironic says it did nothing (refusedBeforeActing); otherwise
+   * its failure is an IronicAnswerLost, for the caller to start over from.
    */
   async #call(
     operation: string,
@@ -151,11 +163,18 @@ export class IronicClient {
     body?: unknown,
     opts: CallOptions & { once?: boolean } = {},
   ): Promise<unknown> {
-    return withRetry(
-      opts.retry === false ? { ...this.#opts.retry, attempts: 1 } : this.#opts.retry,
-      () => this.#once(operation, method, path, body),
-      (err) => err instanceof IronicError && (opts.once ? err.refusedBeforeActing : err.transient),
-    );
+    try {
+      return await withRetry(
+        opts.retry === false ? { ...this.#opts.retry, attempts: 1 } : this.#opts.retry,
+        () => this.#once(operation, method, path, body),
+        (err) =>
+          err instanceof IronicError && (opts.once ? err.refusedBeforeActing : err.transient),
+      );
+    } catch (err) {
+      if (opts.once && err instanceof IronicError && err.transient && !err.refusedBeforeActing)
+        throw new IronicAnswerLost(err);
+      throw err;
+    }
   }
 
   async #token(operation: string): Promise<string | undefined> {
