@@ -105,6 +105,36 @@ const body = fc.oneof(
   ),
 );
 
+/** A valid rule with one part, at any depth, replaced by anything. */
+const nearlyValidRule = fc
+  .tuple(
+    fc.constantFrom(
+      'uuid',
+      'description',
+      'scope',
+      'conditions',
+      'actions',
+      'c.op',
+      'c.field',
+      'c.value',
+      'c.multiple',
+      'c.invert',
+      'a.action',
+      'a.path',
+      'a.value',
+      'a.__proto__',
+    ),
+    jsonValue,
+  )
+  .map(([key, value]) => {
+    const condition: Record<string, unknown> = { op: 'eq', field: 'memory_mb', value: 1 };
+    const action: Record<string, unknown> = { action: 'set-attribute', path: '/extra/a', value: 1 };
+    const rule: Record<string, unknown> = { conditions: [condition], actions: [action] };
+    const [where, name] = key.includes('.') ? key.split('.') : ['', key];
+    (({ c: condition, a: action })[where!] ?? rule)[name!] = value;
+    return JSON.stringify(rule);
+  });
+
 type Call = [method: string, path: string, body: string | undefined, version?: string];
 const property = (arb: fc.Arbitrary<Call>) =>
   fc.assert(
@@ -191,6 +221,20 @@ describe(`fuzzing every endpoint (${RUNS} cases each)`, () => {
             versionHeader,
           )
           .map(([m, parts, v]): Call => [m, `/${parts.join('/')}`, undefined, v]),
+      ),
+    300_000,
+  );
+
+  it(
+    'POST /v1/rules with any body, and GET or DELETE any rule',
+    () =>
+      property(
+        fc.oneof(
+          fc.oneof(body, nearlyValidRule).map((b): Call => ['POST', '/v1/rules', b]),
+          fc
+            .tuple(fc.constantFrom('GET', 'DELETE'), encoded)
+            .map(([m, id]): Call => [m, `/v1/rules/${id}`, undefined]),
+        ),
       ),
     300_000,
   );

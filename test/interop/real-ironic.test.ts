@@ -234,5 +234,32 @@ describe.skipIf(!ENABLED)(
       // The nodes of the other cases are still there, and so are their runs.
       expect((await status(nodeSpec(700).uuid))?.state).toBe('finished');
     });
+
+    it('introspection rules change the real node: a capability, an attribute, its traits', async () => {
+      const g = nodeSpec(706);
+      await enrolNode(ironic, g, { macs: g.macs });
+      const rule = {
+        conditions: [{ op: 'eq', field: 'memory_mb', value: 16384 }],
+        actions: [
+          { action: 'set-capability', name: 'boot_mode', value: 'uefi' },
+          { action: 'set-attribute', path: '/extra/inspected_by', value: 'rules' },
+          { action: 'add-trait', name: 'CUSTOM_INSPECTED' },
+          // Ironic answers 404 for a trait the node does not have: nothing to remove.
+          { action: 'remove-trait', name: 'CUSTOM_NEVER_THERE' },
+        ],
+      };
+      expect((await api(service, 'POST', '/v1/rules', rule)).status).toBe(201);
+      try {
+        expect((await api(service, 'POST', `/v1/introspection/${g.uuid}`)).status).toBe(202);
+        expect(await bootRamdisk(g)).toEqual({ status: 200, body: { uuid: g.uuid } });
+        expect(await finished(g)).toMatchObject({ state: 'finished', error: null });
+      } finally {
+        expect((await api(service, 'DELETE', '/v1/rules')).status).toBe(204);
+      }
+      const node = await ironic.node(g.uuid);
+      expect(node.properties).toMatchObject({ ...PROPERTIES, capabilities: 'boot_mode:uefi' });
+      expect(node.extra).toMatchObject({ inspected_by: 'rules' });
+      expect(node.traits).toEqual(['CUSTOM_INSPECTED']);
+    });
   },
 );

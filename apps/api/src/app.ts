@@ -10,6 +10,7 @@ import { opsRoutes } from './ops/ops-routes.ts';
 import { continueRoutes } from './routes/continue.ts';
 import { introspectionRoutes } from './routes/introspection.ts';
 import { rootRoutes } from './routes/root.ts';
+import { rulesRoutes } from './routes/rules.ts';
 
 /** Every route of the public API on one router, so tests can walk them all. */
 export function createRouter(deps: ApiDeps): Router {
@@ -17,6 +18,7 @@ export function createRouter(deps: ApiDeps): Router {
   rootRoutes(router);
   continueRoutes(router, deps);
   introspectionRoutes(router, deps);
+  rulesRoutes(router, deps);
   return router;
 }
 

@@ -25,6 +25,8 @@ describe('label sets', () => {
       `Set boot device of node ${UUID} to pxe`,
       `Get boot device of node ${UUID}`,
       `Set power state of node ${UUID} to power off`,
+      `Add trait CUSTOM_GPU to node ${UUID}`,
+      `Remove trait CUSTOM_GPU from node ${UUID}`,
     ].map(ironicOperation);
     expect(seen).toEqual([
       'get_node',
@@ -37,6 +39,8 @@ describe('label sets', () => {
       'set_boot_device',
       'get_boot_device',
       'set_power_state',
+      'add_trait',
+      'remove_trait',
     ]);
     expect(ironicOperation(`Something new about ${UUID}`)).toBe('other');
     for (const op of seen) expect(IRONIC_OPERATIONS).toContain(op);

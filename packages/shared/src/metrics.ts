@@ -26,6 +26,8 @@ export const IRONIC_OPERATIONS = [
   'set_boot_device',
   'get_boot_device',
   'set_power_state',
+  'add_trait',
+  'remove_trait',
   'other',
 ] as const;
 export type IronicOperation = (typeof IRONIC_OPERATIONS)[number];
@@ -41,6 +43,8 @@ const IRONIC_PATTERNS: [RegExp, IronicOperation][] = [
   [/^Set boot device /, 'set_boot_device'],
   [/^Get boot device /, 'get_boot_device'],
   [/^Set power state /, 'set_power_state'],
+  [/^Add trait /, 'add_trait'],
+  [/^Remove trait /, 'remove_trait'],
 ];
 
 export function ironicOperation(description: string): IronicOperation {

@@ -5,6 +5,7 @@ import type { Logger } from './logger.ts';
 import { Metrics, queueCountsOf } from './metrics.ts';
 import { Queues } from './queues.ts';
 import { createRedisClient, type RedisClient, type RedisRole } from './redis.ts';
+import { RuleStore } from './store/rule-store.ts';
 import { storeFromConfig, type StateStore } from './store/state-store.ts';
 
 /** The two Redis connections of an API or worker process (see RedisUse). */
@@ -47,6 +48,7 @@ export interface ServiceCore {
   metrics: Metrics;
   queues: Queues;
   store: StateStore;
+  rules: RuleStore;
   ironic: IronicClient;
 }
 
@@ -59,6 +61,7 @@ export function createServiceCore(config: Config, connections: ServiceConnection
     metrics,
     queues,
     store: storeFromConfig(connections.store, config, metrics.storeChange),
+    rules: new RuleStore(connections.store, config.REDIS_PREFIX),
     ironic: ironicClientFromConfig(config, metrics.ironicCall),
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RamdiskDataSchema, STATES, StateSchema } from '@inspector/shared';
+import { RamdiskDataSchema, RuleSchema, STATES, StateSchema } from '@inspector/shared';
 import { MAX_VERSION, MIN_VERSION } from '../middleware/api-version.ts';
 
 /**
@@ -48,6 +48,21 @@ export const ResourcesSchema = z.object({
 
 export const HealthSchema = z.object({ status: z.literal('ok') });
 
+export const RuleViewSchema = RuleSchema.extend({ links: z.array(LinkSchema) }).meta({
+  description: 'An introspection rule, its defaults filled in',
+});
+
+export const RuleListSchema = z.object({
+  rules: z.array(
+    z.object({
+      uuid: z.guid(),
+      description: z.string().nullable(),
+      scope: z.string().nullable(),
+      links: z.array(LinkSchema),
+    }),
+  ),
+});
+
 /** What GET .../data answers: the ramdisk's keys plus what the hooks derived. */
 const StoredDataSchema = z.looseObject({});
 
@@ -63,6 +78,9 @@ const SCHEMAS = {
   Versions: VersionsSchema,
   Resources: ResourcesSchema,
   Health: HealthSchema,
+  Rule: RuleSchema,
+  RuleView: RuleViewSchema,
+  RuleList: RuleListSchema,
   Empty: EmptySchema,
 } satisfies Record<string, z.ZodType>;
 type SchemaName = keyof typeof SCHEMAS;
@@ -89,7 +107,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not found',
   406: 'Unsupported API version',
-  409: 'Conflict with the state of the run',
+  409: 'Conflict with the state of the run, or a rule with that UUID exists',
   413: 'Body over MAX_BODY_BYTES',
   503: 'Redis or Ironic unavailable, retry later',
 };
@@ -219,6 +237,48 @@ export function openApiDocument(): Record<string, unknown> {
           content: { 'application/json': { schema: ref('RamdiskData') } },
         },
         responses: { '202': json('Empty', 'Reapplying'), ...errors(400, 404, 409, 413, 503) },
+      },
+    },
+    '/v1/rules': {
+      get: {
+        tags: tags.api,
+        summary: 'Introspection rules, oldest first',
+        responses: { '200': json('RuleList', 'Every rule'), ...errors(503) },
+      },
+      post: {
+        tags: tags.api,
+        summary: 'Create a rule (applied to every processing and reapply)',
+        requestBody: { required: true, content: { 'application/json': { schema: ref('Rule') } } },
+        responses: {
+          '201': json('RuleView', 'Created (200 before API 1.6)'),
+          ...errors(400, 409, 413, 503),
+        },
+      },
+      delete: {
+        tags: tags.api,
+        summary: 'Delete every rule',
+        responses: { '204': { description: 'Deleted' }, ...errors(503) },
+      },
+    },
+    '/v1/rules/{uuid}': {
+      parameters: [
+        {
+          name: 'uuid',
+          in: 'path',
+          required: true,
+          description: 'Rule UUID',
+          schema: { type: 'string' },
+        },
+      ],
+      get: {
+        tags: tags.api,
+        summary: 'One rule',
+        responses: { '200': json('RuleView', 'The rule'), ...errors(404, 503) },
+      },
+      delete: {
+        tags: tags.api,
+        summary: 'Delete one rule',
+        responses: { '204': { description: 'Deleted' }, ...errors(404, 503) },
       },
     },
     '/v1/openapi.json': {

@@ -21,6 +21,7 @@ import { endRun } from '../end-run.ts';
 import { JOB_RUN_STATES, assertRunStillIn, runNodeJob, type NodeJobScope } from '../node-job.ts';
 import { knownNode } from '../power/power-driver.ts';
 import { startOverOnLostAnswer } from '../start-over.ts';
+import { applyRules } from './apply-rules.ts';
 import { processedDocument } from './processed-document.ts';
 
 /** How the credential check is retried: upstream's 10 tries, 3 s apart. */
@@ -35,7 +36,7 @@ async function applyPlan(
   data: ProcessedData,
   hookCtx: HookContext,
   log: Logger,
-): Promise<void> {
+): Promise<IronicNode> {
   const ports = await ctx.ironic.listPorts(node.uuid);
   const plan = planUpdate(data, node, ports, hookCtx);
   for (const port of plan.createPorts) {
@@ -46,7 +47,7 @@ async function applyPlan(
     await ctx.ironic.deletePort(port, node.uuid);
     log.info({ mac: port.address }, 'port deleted');
   }
-  if (plan.nodePatches.length) await ctx.ironic.patchNode(node.uuid, plan.nodePatches);
+  return plan.nodePatches.length ? ctx.ironic.patchNode(node.uuid, plan.nodePatches) : node;
 }
 
 /**
@@ -124,6 +125,8 @@ async function processStoredData(
   );
   if (failures.length) throw new InspectorError(failures.join('\n'));
 
+  const document = processedDocument(raw, data);
+  const rules = await ctx.rules.list();
   // A node update whose answer was lost is computed again from the node as Ironic then holds it.
   let node = await startOverOnLostAnswer(ctx, log, async (attempt) => {
     if (attempt > 1) await assertRunStillIn(ctx, job, ownStates);
@@ -132,10 +135,17 @@ async function processStoredData(
       .catch((err) => ironicNotFound(job.node, err));
     // A reapply touches properties and ports only, as upstream's: a deployed node may be reapplied.
     if (powerActions) checkProvisionState(current);
-    await applyPlan(ctx, current, data, hookCtx, log);
-    return current;
+    return applyPlan(ctx, current, data, hookCtx, log);
   });
-  await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(processedDocument(raw, data)));
+  // Stored before the rules run, as upstream: a rule that fails the run leaves its data to read.
+  await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(document));
+  if (rules.length) {
+    node = await startOverOnLostAnswer(ctx, log, async (attempt) => {
+      if (attempt > 1) await assertRunStillIn(ctx, job, ownStates);
+      const whole = await ctx.ironic.getNode(job.node, { allFields: true });
+      return applyRules(ctx, whole, document, rules, log);
+    });
+  }
 
   if (powerActions && record.new_ipmi_username) {
     await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);

@@ -267,10 +267,17 @@ export class IronicClient {
     return parsed.data;
   }
 
-  /** A node by UUID or name. */
-  async getNode(ident: string, opts: CallOptions = {}): Promise<IronicNode> {
+  /**
+   * A node by UUID or name: the fields this service reads, or with `allFields` every one (what
+   * introspection rules' `node://` fields look into).
+   */
+  async getNode(
+    ident: string,
+    opts: CallOptions & { allFields?: boolean } = {},
+  ): Promise<IronicNode> {
     const op = `Get node ${ident}`;
-    const path = `/v1/nodes/${encodeURIComponent(ident)}?fields=${NODE_FIELDS}`;
+    const fields = opts.allFields ? '' : `?fields=${NODE_FIELDS}`;
+    const path = `/v1/nodes/${encodeURIComponent(ident)}${fields}`;
     return this.#parse(op, IronicNodeSchema, await this.#call(op, 'GET', path, undefined, opts));
   }
 
@@ -361,14 +368,36 @@ export class IronicClient {
     }
   }
 
-  async patchNode(uuid: string, ops: JsonPatchOp[]): Promise<IronicNode> {
+  /** With `resetInterfaces`, Ironic resets the node's interfaces to its new driver's defaults. */
+  async patchNode(
+    uuid: string,
+    ops: JsonPatchOp[],
+    opts: { resetInterfaces?: boolean } = {},
+  ): Promise<IronicNode> {
     const op = `Update node ${uuid}`;
+    const path = `/v1/nodes/${uuid}${opts.resetInterfaces ? '?reset_interfaces=true' : ''}`;
     return this.#parse(
       op,
       IronicNodeSchema,
       // A patch applied twice is not the patch: a `remove` meets nothing and fails.
-      await this.#call(op, 'PATCH', `/v1/nodes/${uuid}`, ops, { once: true }),
+      await this.#call(op, 'PATCH', path, ops, { once: true }),
     );
+  }
+
+  /** Adds a trait (Ironic 1.37); one the node has already is left as it is. */
+  async addTrait(uuid: string, trait: string): Promise<void> {
+    const op = `Add trait ${trait} to node ${uuid}`;
+    await this.#call(op, 'PUT', `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`);
+  }
+
+  /** Removes a trait; one the node does not have is not an error. */
+  async removeTrait(uuid: string, trait: string): Promise<void> {
+    const op = `Remove trait ${trait} from node ${uuid}`;
+    try {
+      await this.#call(op, 'DELETE', `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`);
+    } catch (err) {
+      if (!isIronicNotFound(err)) throw err;
+    }
   }
 
   async setBootDevice(uuid: string, device: 'pxe', persistent = false): Promise<void> {

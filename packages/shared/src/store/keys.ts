@@ -18,6 +18,10 @@ export function storeKeys(prefix: string) {
     rebootNext: `${prefix}:reboot-next`,
     /** Set once a run has had its turn, so that a retry of its boot does not queue again. */
     rebooted: (uuid: string, gen: number) => `${prefix}:rebooted:${uuid}:${gen}`,
+    /** Introspection rules: UUID -> the rule as JSON, with its place in creation order. */
+    rules: `${prefix}:rules`,
+    /** Counts rule creations: each rule's place in the order rules are applied. */
+    ruleSeq: `${prefix}:rule-seq`,
     bmc: (address: string) => `${prefix}:lookup:bmc:${address}`,
     mac: (mac: string) => `${prefix}:lookup:mac:${mac}`,
   };

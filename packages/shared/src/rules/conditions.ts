@@ -1,0 +1,96 @@
+import { isDeepStrictEqual } from 'node:util';
+import { inNetwork, parseIpAddress, parseIpNetwork } from './ip.ts';
+import { findValues } from './json-path.ts';
+import { parseField, type RuleCondition } from './rule-schema.ts';
+
+type ValueCondition = Exclude<RuleCondition, { op: 'is-empty' }>;
+
+const NUMERIC_RE = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/** Upstream coerced the field to the type of a numeric `value` (int("8") == 8). */
+function toNumber(field: unknown): number | null {
+  if (typeof field === 'number') return Number.isFinite(field) ? field : null;
+  return typeof field === 'string' && NUMERIC_RE.test(field) ? Number(field) : null;
+}
+
+/** -1, 0 or 1; null when the two cannot be ordered. */
+function order(field: unknown, value: unknown): number | null {
+  const [a, b] = typeof value === 'number' ? [toNumber(field), value] : [field, value];
+  if (typeof a === 'number' && typeof b === 'number') return Math.sign(a - b);
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return null;
+}
+
+function ordered(field: unknown, value: unknown, accepted: number[]): boolean {
+  const result = order(field, value);
+  return result !== null && accepted.includes(result);
+}
+
+function equals(field: unknown, value: unknown): boolean | null {
+  if (typeof value !== 'number') return isDeepStrictEqual(field, value);
+  const number = toNumber(field);
+  return number === null ? null : number === value;
+}
+
+const asText = (field: unknown) =>
+  ['string', 'number', 'boolean', 'bigint'].includes(typeof field) ? String(field) : null;
+
+function search(field: unknown, pattern: string): boolean {
+  const text = asText(field);
+  return text !== null && new RegExp(pattern).test(text);
+}
+
+function inNet(field: unknown, value: unknown): boolean {
+  const address = typeof field === 'string' ? parseIpAddress(field) : null;
+  const network = typeof value === 'string' ? parseIpNetwork(value) : null;
+  return address !== null && network !== null && inNetwork(address, network);
+}
+
+const isEmpty = (field: unknown) =>
+  field === '' ||
+  field === null ||
+  field === undefined ||
+  (Array.isArray(field) && field.length === 0) ||
+  (typeof field === 'object' && Object.keys(field).length === 0);
+
+/** The operator's verdict on one field value, before `invert`. */
+function check(cond: ValueCondition, field: unknown): boolean {
+  const { value } = cond;
+  switch (cond.op) {
+    case 'eq':
+      return equals(field, value) === true;
+    case 'ne':
+      return equals(field, value) === false;
+    case 'lt':
+      return ordered(field, value, [-1]);
+    case 'le':
+      return ordered(field, value, [-1, 0]);
+    case 'gt':
+      return ordered(field, value, [1]);
+    case 'ge':
+      return ordered(field, value, [0, 1]);
+    case 'in-net':
+      return inNet(field, value);
+    case 'matches':
+      return typeof value === 'string' && search(field, `^(?:${value})$`);
+    case 'contains':
+      return typeof value === 'string' && search(field, value);
+  }
+}
+
+/** Whether the condition holds for the introspection data and the Ironic node. */
+export function conditionHolds(cond: RuleCondition, data: unknown, node: unknown): boolean {
+  const { source, path } = parseField(cond.field);
+  const found = findValues(path, source === 'node' ? node : data);
+  const values = found.length === 0 && cond.op === 'is-empty' ? [null] : found;
+  const passes = (field: unknown) =>
+    (cond.op === 'is-empty' ? isEmpty(field) : check(cond, field)) !== cond.invert;
+  switch (cond.multiple) {
+    case 'any':
+      return values.some(passes);
+    case 'all':
+      return values.length > 0 && values.every(passes);
+    case 'first':
+      return values.length > 0 && passes(values[0]);
+  }
+}

@@ -1,0 +1,204 @@
+import { isDeepStrictEqual } from 'node:util';
+import { InspectorError } from '../errors.ts';
+import type { JsonPatchOp } from '../ironic/types.ts';
+import { conditionHolds } from './conditions.ts';
+import { formatString, formatValue, pythonStr } from './format.ts';
+import { isJsonObject } from './json-path.ts';
+import type { Rule, RuleAction } from './rule-schema.ts';
+
+export type IronicNodeLike = {
+  properties?: Record<string, unknown> | null;
+  [key: string]: unknown;
+};
+
+export type RulePlan = {
+  patch: JsonPatchOp[];
+  addTraits: string[];
+  removeTraits: string[];
+  resetInterfaces: boolean;
+  fail: string | null;
+};
+
+/** The node as the actions so far left it, and what they asked of Ironic. */
+type Walk = {
+  node: Record<string, unknown>;
+  ops: Map<string, JsonPatchOp>;
+  traits: Map<string, 'add' | 'remove'>;
+  resetInterfaces: boolean;
+};
+
+const CAPABILITIES = '/properties/capabilities';
+
+const badRequest = (message: string) => new InspectorError(message, { status: 400 });
+
+const tokens = (pointer: string) =>
+  pointer
+    .slice(1)
+    .split('/')
+    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
+
+function listIndex(list: unknown[], token: string, pointer: string, insert: boolean): number {
+  const index = token === '-' && insert ? list.length : /^(0|[1-9]\d*)$/.test(token) ? +token : -1;
+  if (index < 0 || index > (insert ? list.length : list.length - 1)) {
+    throw badRequest(`Cannot set ${pointer}: no list index ${token}`);
+  }
+  return index;
+}
+
+function child(container: unknown, token: string): unknown {
+  if (Array.isArray(container)) return /^\d+$/.test(token) ? container[+token] : undefined;
+  return isJsonObject(container) && Object.hasOwn(container, token) ? container[token] : undefined;
+}
+
+function getPointer(doc: unknown, pointer: string): unknown {
+  return tokens(pointer).reduce(child, doc);
+}
+
+/** Stores without the `__proto__` setter: paths come from rule bodies. */
+function put(container: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(container, key, {
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/** JSON Patch `add`: intermediate objects are created, a list index inserts. */
+function setPointer(doc: Record<string, unknown>, pointer: string, value: unknown): void {
+  const path = tokens(pointer);
+  const last = path.pop()!;
+  let container: Record<string, unknown> | unknown[] = doc;
+  for (const token of path) {
+    const next = child(container, token);
+    if (isJsonObject(next) || Array.isArray(next)) {
+      container = next;
+      continue;
+    }
+    const created = {};
+    if (Array.isArray(container)) container[listIndex(container, token, pointer, false)] = created;
+    else put(container, token, created);
+    container = created;
+  }
+  if (Array.isArray(container)) {
+    container.splice(listIndex(container, last, pointer, true), 0, value);
+  } else {
+    put(container, last, value);
+  }
+}
+
+/**
+ * Ironic gets one op per path: a later op replaces an earlier one on its path, and drops those
+ * below it, which it overwrites anyway. Both keep the outcome of applying every op in turn.
+ */
+function emit(walk: Walk, path: string, value: unknown): void {
+  for (const earlier of walk.ops.keys()) {
+    if (earlier.startsWith(`${path}/`)) walk.ops.delete(earlier);
+  }
+  walk.ops.set(path, { op: 'add', path, value });
+  setPointer(walk.node, path, structuredClone(value));
+}
+
+const toPointer = (path: string) => (path.startsWith('/') ? path : `/${path}`);
+
+function parseCapabilities(text: string): Map<string, string | null> {
+  const pairs = text.split(',').filter(Boolean);
+  return new Map(
+    pairs.map((pair) => {
+      const at = pair.indexOf(':');
+      return at < 0 ? [pair, null] : [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
+const serializeCapabilities = (caps: Map<string, string | null>) =>
+  [...caps].map(([key, value]) => (value === null ? key : `${key}:${value}`)).join(',');
+
+function setCapability(walk: Walk, name: string, value: unknown): void {
+  const current = getPointer(walk.node, CAPABILITIES) ?? '';
+  if (typeof current !== 'string') {
+    throw badRequest(`Cannot set capability ${name}: properties/capabilities is not a string`);
+  }
+  const caps = parseCapabilities(current);
+  caps.set(name, value === undefined || value === null ? '' : pythonStr(value));
+  emit(walk, CAPABILITIES, serializeCapabilities(caps));
+}
+
+function extendAttribute(walk: Walk, path: string, value: unknown, unique: boolean): void {
+  const current = getPointer(walk.node, path) ?? [];
+  if (!Array.isArray(current)) throw badRequest(`Cannot extend ${path}: not a list`);
+  if (unique && current.some((item) => isDeepStrictEqual(item, value))) return;
+  emit(walk, path, [...current, value]);
+}
+
+/** Runs one action on the walk; the failure message for `fail`, else null. */
+function runAction(walk: Walk, action: RuleAction, data: unknown): string | null {
+  switch (action.action) {
+    case 'fail':
+      return pythonStr(formatValue(action.message, data));
+    case 'set-attribute': {
+      const path = toPointer(formatString(action.path, data));
+      emit(walk, path, formatValue(action.value, data));
+      if (action.reset_interfaces === true || path === '/driver') walk.resetInterfaces = true;
+      return null;
+    }
+    case 'set-capability':
+      setCapability(walk, formatString(action.name, data), formatValue(action.value, data));
+      return null;
+    case 'extend-attribute': {
+      const path = toPointer(formatString(action.path, data));
+      extendAttribute(walk, path, formatValue(action.value, data), action.unique === true);
+      return null;
+    }
+    case 'add-trait':
+    case 'remove-trait':
+      walk.traits.set(
+        formatString(action.name, data),
+        action.action === 'add-trait' ? 'add' : 'remove',
+      );
+      return null;
+  }
+}
+
+const traitsTo = (walk: Walk, change: 'add' | 'remove') =>
+  [...walk.traits].filter(([, wanted]) => wanted === change).map(([name]) => name);
+
+/**
+ * The rules whose scope matches the node's `inspection_scope` (or that have none) and whose
+ * conditions all hold, in the order given. Upstream evaluated every rule before running any
+ * action, so actions never change which rules apply.
+ */
+export function rulesThatApply(rules: Rule[], data: unknown, node: IronicNodeLike): Rule[] {
+  const scope = node.properties?.inspection_scope;
+  return rules.filter(
+    (rule) =>
+      (!rule.scope || rule.scope === scope) &&
+      rule.conditions.every((cond) => conditionHolds(cond, data, node)),
+  );
+}
+
+/**
+ * What the actions of `rules` (those that apply, see rulesThatApply) do to the node, in order,
+ * each seeing the node as the earlier ones left it. A `fail` action ends the walk; the changes
+ * before it stay in the plan, as upstream had applied them before failing.
+ */
+export function planActions(rules: Rule[], data: unknown, node: IronicNodeLike): RulePlan {
+  const walk: Walk = {
+    node: structuredClone(node),
+    ops: new Map(),
+    traits: new Map(),
+    resetInterfaces: false,
+  };
+  let fail: string | null = null;
+  for (const action of rules.flatMap((rule) => rule.actions)) {
+    fail = runAction(walk, action, data);
+    if (fail !== null) break;
+  }
+  return {
+    patch: [...walk.ops.values()],
+    addTraits: traitsTo(walk, 'add'),
+    removeTraits: traitsTo(walk, 'remove'),
+    resetInterfaces: walk.resetInterfaces,
+    fail,
+  };
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { RedisClient } from '../redis.ts';
+import { RuleSchema, type Rule } from '../rules/index.ts';
+import { storeKeys, type StoreKeys } from './keys.ts';
+
+const StoredRuleSchema = z.object({ seq: z.number(), rule: RuleSchema });
+
+/**
+ * Introspection rules, in one hash: an installation has tens of them, and every processing
+ * reads them all. Each keeps its place in creation order, the order upstream applies them in.
+ */
+export class RuleStore {
+  readonly keys: StoreKeys;
+  readonly #redis: RedisClient;
+
+  constructor(redis: RedisClient, prefix: string) {
+    this.keys = storeKeys(prefix);
+    this.#redis = redis;
+  }
+
+  /** Stores a new rule; false when one with its UUID exists already. */
+  async create(rule: Rule): Promise<boolean> {
+    const seq = await this.#redis.incr(this.keys.ruleSeq);
+    const stored = JSON.stringify({ seq, rule });
+    return (await this.#redis.hsetnx(this.keys.rules, rule.uuid, stored)) === 1;
+  }
+
+  async get(uuid: string): Promise<Rule | null> {
+    const json = await this.#redis.hget(this.keys.rules, uuid.toLowerCase());
+    return json === null ? null : StoredRuleSchema.parse(JSON.parse(json)).rule;
+  }
+
+  /** Every rule, oldest first. */
+  async list(): Promise<Rule[]> {
+    const all = Object.values(await this.#redis.hgetall(this.keys.rules));
+    return all
+      .map((json) => StoredRuleSchema.parse(JSON.parse(json)))
+      .sort((a, b) => a.seq - b.seq)
+      .map((s) => s.rule);
+  }
+
+  /** False when there was no such rule. */
+  async delete(uuid: string): Promise<boolean> {
+    return (await this.#redis.hdel(this.keys.rules, uuid.toLowerCase())) === 1;
+  }
+
+  async deleteAll(): Promise<void> {
+    await this.#redis.del(this.keys.rules);
+  }
+}
