@@ -134,4 +134,32 @@ describe('runs of nodes deleted from Ironic', () => {
     await cleanup(stack.worker);
     expect((await status(spec.uuid)).status).toBe(404);
   });
+
+  it('end the pass at the first node Ironic fails to answer for, for the next pass to finish', async () => {
+    const [first, second] = [nodeSpec(5), nodeSpec(6)];
+    for (const spec of [first, second]) {
+      await introspect(spec);
+      stack.ironic.removeNode(spec.uuid);
+    }
+    const fault = stack.ironic.faults.add({
+      method: 'GET',
+      path: /^\/v1\/nodes\/[^/]+$/,
+      status: 503,
+    });
+    const failedSyncs = await counted('inspector_ironic_sync_total', { result: 'failed' });
+    try {
+      await cleanup(stack.worker);
+    } finally {
+      fault.remove();
+    }
+    // One node asked about, once: neither went, and the pass counts as failed.
+    expect(fault.hits).toBe(1);
+    for (const spec of [first, second]) expect((await status(spec.uuid)).status).toBe(200);
+    expect(await counted('inspector_ironic_sync_total', { result: 'failed' })).toBe(
+      failedSyncs + 1,
+    );
+
+    await cleanup(stack.worker);
+    for (const spec of [first, second]) expect((await status(spec.uuid)).status).toBe(404);
+  });
 });

@@ -133,6 +133,8 @@ describe('rules applied by processing', () => {
           },
           { op: 'is-empty', field: 'i.do.not.exist' },
           { op: 'eq', field: 'node://driver_info.ipmi_address', value: spec.bmcAddress },
+          // A field the service does not read for itself: rules see the whole node.
+          { op: 'is-empty', field: 'node://created_at', invert: true },
         ],
         actions: [
           setExtra('foo', 'bar'),
@@ -194,6 +196,32 @@ describe('rules applied by processing', () => {
     // As upstream: the actions before the failure were carried out, the data stored.
     expect(stack.ironic.node(spec.uuid)!.extra.checked).toBe(true);
     expect((await api(stack, 'GET', `/v1/introspection/${spec.uuid}/data`)).status).toBe(200);
+  });
+
+  it('a retried processing job sends the plan its first attempt made, not a new one', async () => {
+    const spec = nodeSpec(4);
+    const rule = {
+      actions: [
+        { action: 'extend-attribute', path: '/extra/tags', value: 'seen' },
+        { action: 'add-trait', name: 'CUSTOM_SEEN' },
+      ],
+    };
+    expect((await api(stack, 'POST', '/v1/rules', rule)).status).toBe(201);
+    // Ironic fails the trait call through every client retry: the job fails once, after the
+    // node update went through, and BullMQ retries it.
+    const fault = stack.ironic.faults.add({
+      node: spec.uuid,
+      method: 'PUT',
+      path: /\/traits\//,
+      status: 503,
+      times: Number(stack.config.IRONIC_RETRY_ATTEMPTS),
+    });
+    expect(await introspect(4)).toMatchObject({ state: 'finished', error: null });
+    expect(fault.exhausted).toBe(true);
+    const node = stack.ironic.node(spec.uuid)!;
+    // Evaluated again, the rule would have appended to the list the first attempt had set.
+    expect(node.extra.tags).toEqual(['seen']);
+    expect(node.traits).toEqual(['CUSTOM_SEEN']);
   });
 
   it('a value that cannot be formatted ends the run in error naming it', async () => {

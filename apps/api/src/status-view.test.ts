@@ -16,7 +16,9 @@ describe('forwardedPrefix', () => {
     expect(forwardedPrefix('/first, /second')).toBe('/first');
   });
 
-  it('ignores an absent, root or unsafe prefix', () => {
+  it('ignores an absent, root, unsafe or overlong prefix', () => {
+    expect(forwardedPrefix(`${'/'.repeat(16_000)}a`)).toBe('');
+    expect(forwardedPrefix(`/${'a'.repeat(1100)}`)).toBe('');
     for (const header of [
       '',
       '/',

@@ -26,7 +26,10 @@ const PATH_PREFIX = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
  * upstream's proxy middleware reads it into SCRIPT_NAME; '' when absent or not a plain path.
  */
 export function forwardedPrefix(header: string): string {
-  const prefix = header.split(',')[0]!.trim().replace(/\/+$/, '');
+  // Any real mount path is short; the header is public input, read on every link.
+  if (header.length > 1024) return '';
+  let prefix = header.split(',')[0]!.trim();
+  while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
   return PATH_PREFIX.test(prefix) ? prefix : '';
 }
 

@@ -71,6 +71,8 @@ export async function assertRunStillIn(
 
 export interface NodeJobScope {
   job: NodeJob;
+  /** BullMQ's id of the job: the same across its retries. */
+  jobId: string;
   record: NodeRecord;
   log: Logger;
 }
@@ -105,7 +107,7 @@ export async function runNodeJob(
     return;
   }
   try {
-    await body({ job, record, log });
+    await body({ job, jobId: String(bullJob.id), record, log });
   } catch (thrown) {
     // The job moved itself to the delayed set, to run again later: not a failure.
     if (thrown instanceof DelayedError) throw thrown;

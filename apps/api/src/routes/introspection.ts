@@ -102,7 +102,8 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
       states: states?.map((s) => StateSchema.parse(s)),
     });
     if (!records) throw new NotFound(`Node ${marker} not found in introspection records (marker)`);
-    ctx.body = { introspection: records.map((r) => statusView(r, selfUrl(ctx))) };
+    const origin = selfUrl(ctx);
+    ctx.body = { introspection: records.map((r) => statusView(r, origin)) };
   });
 
   router.post('/v1/introspection/:node/abort', async (ctx) => {

@@ -18,10 +18,11 @@ export function rootRoutes(router: Router): void {
     };
   });
   router.get('/v1', (ctx) => {
+    const origin = selfUrl(ctx);
     ctx.body = {
       resources: RESOURCES.map((name) => ({
         name,
-        links: [{ rel: 'self', href: `${selfUrl(ctx)}/v1/${name}` }],
+        links: [{ rel: 'self', href: `${origin}/v1/${name}` }],
       })),
     };
   });

@@ -24,9 +24,10 @@ export function deletedFromIronic(
  * first. A failed listing changes nothing, and a node missing from the
  * listing goes only once Ironic answers 404 for it alone: a listing cut
  * short, or hosts whose clocks disagree on when it began, drop no live node.
- * Ironic is asked each thing once: the next pass comes within
- * CLEAN_UP_PERIOD_S, while a pass waiting out an Ironic outage would hold the
- * maintenance queue, the timeout safety net with it, and a worker's stop.
+ * Ironic is asked each thing once, and the pass ends at its first failure:
+ * the next pass comes within CLEAN_UP_PERIOD_S, while a pass waiting out an
+ * Ironic outage would hold the maintenance queue, the timeout safety net with
+ * it, and a worker's stop.
  */
 export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
   const listedAt = Date.now();
@@ -43,7 +44,19 @@ export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
     if (inIronic.has(uuid)) continue;
     const record = await ctx.store.get(uuid);
     if (!record || !deletedFromIronic(record, inIronic, listedAt)) continue;
-    if (!(await goneFromIronic(ctx, uuid))) continue;
+    let gone: boolean;
+    try {
+      gone = await goneFromIronic(ctx, uuid);
+    } catch (err) {
+      // Ironic stopped answering mid-pass: the next pass finishes the work.
+      ctx.logger.warn(
+        { node: uuid, err: (err as Error).message },
+        'Ironic sync stopped: cannot check a node',
+      );
+      ctx.metrics.ironicSyncs.inc({ result: 'failed' });
+      return forgotten;
+    }
+    if (!gone) continue;
     const run = { node: uuid, gen: record.gen, reqId: record.req_id };
     if (!TERMINAL_STATES.has(record.state)) {
       const ended = await endRun(ctx, run, 'error', { error: DELETED_ERROR, record });
@@ -62,13 +75,13 @@ export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
   return forgotten;
 }
 
+/** Whether Ironic answers 404 for the node; any other failure is thrown. */
 async function goneFromIronic(ctx: WorkerContext, uuid: string): Promise<boolean> {
   try {
     await ctx.ironic.getNode(uuid, { retry: false });
     return false;
   } catch (err) {
     if (isIronicNotFound(err)) return true;
-    ctx.logger.warn({ node: uuid, err: (err as Error).message }, 'Ironic sync: node not checked');
-    return false;
+    throw err;
   }
 }

@@ -13,7 +13,6 @@ import {
   type IronicNode,
   type JsonPatchOp,
   type Logger,
-  type NodeRecord,
   type ProcessedData,
 } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
@@ -56,11 +55,10 @@ async function applyPlan(
  */
 async function setCredentials(
   ctx: WorkerContext,
+  { job, record, log }: NodeJobScope,
   node: IronicNode,
-  record: NodeRecord,
   data: ProcessedData,
   policy: CredentialCheckPolicy,
-  log: Logger,
 ): Promise<IronicNode> {
   const password = await ctx.store.getSecret(node.uuid, record.gen);
   if (!password || !record.new_ipmi_username) {
@@ -77,9 +75,10 @@ async function setCredentials(
     patch.push({ op: 'add', path: '/driver_info/ipmi_address', value: data.ipmi_address });
   }
   // Only `add`s of values known here: sent again as they are after a lost answer.
-  const updated = await startOverOnLostAnswer(ctx, log, () =>
-    ctx.ironic.patchNode(node.uuid, patch),
-  );
+  const updated = await startOverOnLostAnswer(ctx, log, async (attempt) => {
+    if (attempt > 1) await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
+    return ctx.ironic.patchNode(node.uuid, patch);
+  });
   // Ironic masks the password in its answers: the power driver needs the real one.
   const withSecret: IronicNode = {
     ...updated,
@@ -139,17 +138,11 @@ async function processStoredData(
   });
   // Stored before the rules run, as upstream: a rule that fails the run leaves its data to read.
   await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(document));
-  if (rules.length) {
-    node = await startOverOnLostAnswer(ctx, log, async (attempt) => {
-      if (attempt > 1) await assertRunStillIn(ctx, job, ownStates);
-      const whole = await ctx.ironic.getNode(job.node, { allFields: true });
-      return applyRules(ctx, whole, document, rules, log);
-    });
-  }
+  if (rules.length) node = await applyRules(ctx, scope, ownStates, node, document, rules);
 
   if (powerActions && record.new_ipmi_username) {
     await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
-    node = await setCredentials(ctx, node, record, data, policy, log);
+    node = await setCredentials(ctx, scope, node, data, policy);
     await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
     await ctx.power.powerOff(knownNode(node));
   } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {

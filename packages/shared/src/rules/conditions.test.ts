@@ -105,11 +105,18 @@ describe('matches and contains', () => {
     expect(on('contains', true, 'ru')).toBe(true);
   });
 
-  it('are false for null and structured values', () => {
-    for (const x of [null, { a: 'a' }, ['a']]) {
-      expect(on('matches', x, '.*')).toBe(false);
-      expect(on('contains', x, '')).toBe(false);
-    }
+  it("see any other value as Python's str() renders it, as upstream", () => {
+    expect(on('matches', null, 'None')).toBe(true);
+    expect(on('matches', true, 'True')).toBe(true);
+    expect(on('contains', ['sda', 'sdb'], 'sdb')).toBe(true);
+    expect(on('contains', { a: 'x' }, 'y')).toBe(false);
+  });
+
+  it("take patterns in Python's syntax, with upstream's anchoring", () => {
+    expect(on('contains', 'Dell Inc.', '(?i)^dell')).toBe(true);
+    expect(on('matches', 'abc', 'a|b$')).toBe(true);
+    expect(on('matches', 'xb', 'a|b$')).toBe(false);
+    expect(on('matches', 'ab', '\\Aab\\Z')).toBe(true);
   });
 });
 

@@ -1,6 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { inNetwork, parseIpAddress, parseIpNetwork } from './ip.ts';
+import { pythonStr } from './format.ts';
 import { findValues } from './json-path.ts';
+import { pythonRegExp } from './python-regexp.ts';
 import { parseField, type RuleCondition } from './rule-schema.ts';
 
 type ValueCondition = Exclude<RuleCondition, { op: 'is-empty' }>;
@@ -32,13 +34,14 @@ function equals(field: unknown, value: unknown): boolean | null {
   return number === null ? null : number === value;
 }
 
-const asText = (field: unknown) =>
-  ['string', 'number', 'boolean', 'bigint'].includes(typeof field) ? String(field) : null;
-
-function search(field: unknown, pattern: string): boolean {
-  const text = asText(field);
-  return text !== null && new RegExp(pattern).test(text);
+/** As upstream's `re.search(value, str(field))`: the field as Python's str() renders it. */
+function search(field: unknown, pattern: RegExp): boolean {
+  return field !== undefined && pattern.test(pythonStr(field));
 }
+
+/** Upstream's `matches`: `re.match` of the pattern with a `$` appended unless it ends in one. */
+const fullMatch = (value: string) =>
+  pythonRegExp(value, (source) => `^(?:${value.endsWith('$') ? source : `${source}$`})`);
 
 function inNet(field: unknown, value: unknown): boolean {
   const address = typeof field === 'string' ? parseIpAddress(field) : null;
@@ -72,9 +75,9 @@ function check(cond: ValueCondition, field: unknown): boolean {
     case 'in-net':
       return inNet(field, value);
     case 'matches':
-      return typeof value === 'string' && search(field, `^(?:${value})$`);
+      return typeof value === 'string' && search(field, fullMatch(value));
     case 'contains':
-      return typeof value === 'string' && search(field, value);
+      return typeof value === 'string' && search(field, pythonRegExp(value));
   }
 }
 

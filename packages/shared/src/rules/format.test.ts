@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InspectorError } from '../errors.ts';
 import { formatString, formatValue, pythonStr } from './format.ts';
+import { refusal } from './refusal.testing.ts';
 
 const data = {
   inventory: {
@@ -15,17 +15,8 @@ const data = {
   'odd key': 'odd',
 };
 
-/** The message formatString throws for `template`, checking it is a 400 InspectorError. */
-function invalid(template: string): string {
-  try {
-    formatString(template, data);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InspectorError);
-    expect((error as InspectorError).status).toBe(400);
-    return (error as InspectorError).message;
-  }
-  throw new Error('the template was accepted');
-}
+/** The 400 formatString throws for `template`. */
+const invalid = (template: string) => refusal(() => formatString(template, data));
 
 describe('formatString', () => {
   it('looks keys up in the data', () => {
@@ -80,12 +71,12 @@ describe('formatString', () => {
 });
 
 describe('formatValue', () => {
-  it('expands strings inside objects and lists, leaving keys alone', () => {
+  it('expands strings inside objects, their keys too, and lists', () => {
     const value = {
       '{data[flag]}': ['{data[inventory][bmc_address]}', { deep: '{data[nothing]}' }],
     };
     expect(formatValue(value, data)).toEqual({
-      '{data[flag]}': ['10.0.0.5', { deep: 'None' }],
+      True: ['10.0.0.5', { deep: 'None' }],
     });
   });
 

@@ -96,12 +96,14 @@ export function formatString(template: string, data: unknown): string {
   }
 }
 
-/** Expands the strings in an action parameter, inside objects and arrays too (not their keys). */
+/** Expands the strings in an action's `value`, inside objects (keys too) and arrays. */
 export function formatValue(value: unknown, data: unknown): unknown {
   if (typeof value === 'string') return formatString(value, data);
   if (Array.isArray(value)) return value.map((item) => formatValue(item, data));
   if (isJsonObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, formatValue(v, data)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [formatString(k, data), formatValue(v, data)]),
+    );
   }
   return value;
 }

@@ -112,7 +112,7 @@ describe('planActions', () => {
       ]);
     });
 
-    it('resets interfaces when asked to or when the driver changes', () => {
+    it('resets interfaces on a change of driver unless told not to, as upstream', () => {
       const set = (path: string, reset?: boolean) =>
         plan(
           {},
@@ -124,12 +124,14 @@ describe('planActions', () => {
           },
         ).resetInterfaces;
       expect(set('/extra/a')).toBe(false);
-      expect(set('/extra/a', true)).toBe(true);
-      expect(set('/extra/a', false)).toBe(false);
+      // Ironic refuses reset_interfaces on an update that does not change the driver.
+      expect(set('/extra/a', true)).toBe(false);
       expect(set('driver')).toBe(true);
+      expect(set('/driver/', true)).toBe(true);
+      expect(set('/driver', false)).toBe(false);
     });
 
-    it('formats strings deep inside the value and the path', () => {
+    it('formats strings deep inside the value, and not the path', () => {
       const result = planActions(
         [
           actions({
@@ -142,7 +144,7 @@ describe('planActions', () => {
         {},
       );
       expect(result.patch).toEqual([
-        { op: 'add', path: '/extra/n1', value: { list: ['n1', 3], keep: null } },
+        { op: 'add', path: '/extra/{data[name]}', value: { list: ['n1', 3], keep: null } },
       ]);
     });
   });
@@ -156,13 +158,16 @@ describe('planActions', () => {
       ]);
     });
 
-    it('appends a new capability, an empty one when no value is given', () => {
-      const node = { properties: { capabilities: 'boot_mode:uefi' } };
+    it('appends a new capability; one set to nothing goes, as upstream', () => {
+      const node = { properties: { capabilities: 'boot_mode:uefi,gpu:a100' } };
       expect(plan(node, { action: 'set-capability', name: 'gpu' }).patch[0]?.value).toBe(
-        'boot_mode:uefi,gpu:',
+        'boot_mode:uefi',
       );
+      expect(
+        plan(node, { action: 'set-capability', name: 'boot_mode', value: null }).patch[0]?.value,
+      ).toBe('gpu:a100');
       expect(plan(node, { action: 'set-capability', name: 'gpus', value: 2 }).patch[0]?.value).toBe(
-        'boot_mode:uefi,gpus:2',
+        'boot_mode:uefi,gpu:a100,gpus:2',
       );
     });
 
@@ -232,15 +237,15 @@ describe('planActions', () => {
   });
 
   describe('traits', () => {
-    it('collects added and removed traits, formatted', () => {
+    it('collects added and removed traits', () => {
       const result = planActions(
         [
           actions(
-            { action: 'add-trait', name: 'CUSTOM_{data[kind]}' },
+            { action: 'add-trait', name: 'CUSTOM_GPU' },
             { action: 'remove-trait', name: 'CUSTOM_OLD' },
           ),
         ],
-        { kind: 'GPU' },
+        {},
         {},
       );
       expect(result.addTraits).toEqual(['CUSTOM_GPU']);
@@ -280,12 +285,13 @@ describe('planActions', () => {
         addTraits: ['T'],
         removeTraits: [],
         resetInterfaces: false,
-        fail: 'bad BMC 10.0.0.5',
+        // Messages are not expanded, as upstream's.
+        fail: 'bad BMC {data[bmc]}',
       });
     });
 
     it('renders a message that is not a string', () => {
-      expect(plan({}, { action: 'fail', message: null }).fail).toBe('None');
+      expect(plan({}, { action: 'fail', message: false }).fail).toBe('False');
     });
   });
 

@@ -1,8 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import { InspectorError } from '../errors.ts';
-import type { JsonPatchOp } from '../ironic/types.ts';
+import { z } from 'zod';
+import { JsonPatchOpSchema, type JsonPatchOp } from '../ironic/types.ts';
 import { conditionHolds } from './conditions.ts';
-import { formatString, formatValue, pythonStr } from './format.ts';
+import { formatValue, pythonStr } from './format.ts';
 import { isJsonObject } from './json-path.ts';
 import type { Rule, RuleAction } from './rule-schema.ts';
 
@@ -11,13 +12,15 @@ export type IronicNodeLike = {
   [key: string]: unknown;
 };
 
-export type RulePlan = {
-  patch: JsonPatchOp[];
-  addTraits: string[];
-  removeTraits: string[];
-  resetInterfaces: boolean;
-  fail: string | null;
-};
+/** What the applying rules ask of Ironic; kept per job, so that a retried job sends the same. */
+export const RulePlanSchema = z.object({
+  patch: z.array(JsonPatchOpSchema),
+  addTraits: z.array(z.string()),
+  removeTraits: z.array(z.string()),
+  resetInterfaces: z.boolean(),
+  fail: z.string().nullable(),
+});
+export type RulePlan = z.infer<typeof RulePlanSchema>;
 
 /** The node as the actions so far left it, and what they asked of Ironic. */
 type Walk = {
@@ -114,13 +117,15 @@ function parseCapabilities(text: string): Map<string, string | null> {
 const serializeCapabilities = (caps: Map<string, string | null>) =>
   [...caps].map(([key, value]) => (value === null ? key : `${key}:${value}`)).join(',');
 
+/** As upstream: a capability set to nothing (no value, or null) is dropped. */
 function setCapability(walk: Walk, name: string, value: unknown): void {
   const current = getPointer(walk.node, CAPABILITIES) ?? '';
   if (typeof current !== 'string') {
     throw badRequest(`Cannot set capability ${name}: properties/capabilities is not a string`);
   }
   const caps = parseCapabilities(current);
-  caps.set(name, value === undefined || value === null ? '' : pythonStr(value));
+  if (value === undefined || value === null) caps.delete(name);
+  else caps.set(name, pythonStr(value));
   emit(walk, CAPABILITIES, serializeCapabilities(caps));
 }
 
@@ -131,31 +136,37 @@ function extendAttribute(walk: Walk, path: string, value: unknown, unique: boole
   emit(walk, path, [...current, value]);
 }
 
-/** Runs one action on the walk; the failure message for `fail`, else null. */
+/**
+ * Runs one action on the walk; the failure message for `fail`, else null. Only `value` is
+ * expanded against the data, as upstream's FORMATTED_PARAMS: a path, a name or a message is
+ * taken as written.
+ */
 function runAction(walk: Walk, action: RuleAction, data: unknown): string | null {
   switch (action.action) {
     case 'fail':
-      return pythonStr(formatValue(action.message, data));
+      return pythonStr(action.message);
     case 'set-attribute': {
-      const path = toPointer(formatString(action.path, data));
+      const path = toPointer(action.path);
       emit(walk, path, formatValue(action.value, data));
-      if (action.reset_interfaces === true || path === '/driver') walk.resetInterfaces = true;
+      // Upstream resets interfaces only on a change of driver, unless told not to.
+      if (path.replace(/\/+$/, '') === '/driver' && action.reset_interfaces !== false)
+        walk.resetInterfaces = true;
       return null;
     }
     case 'set-capability':
-      setCapability(walk, formatString(action.name, data), formatValue(action.value, data));
+      setCapability(walk, action.name, formatValue(action.value, data));
       return null;
-    case 'extend-attribute': {
-      const path = toPointer(formatString(action.path, data));
-      extendAttribute(walk, path, formatValue(action.value, data), action.unique === true);
+    case 'extend-attribute':
+      extendAttribute(
+        walk,
+        toPointer(action.path),
+        formatValue(action.value, data),
+        action.unique === true,
+      );
       return null;
-    }
     case 'add-trait':
     case 'remove-trait':
-      walk.traits.set(
-        formatString(action.name, data),
-        action.action === 'add-trait' ? 'add' : 'remove',
-      );
+      walk.traits.set(action.name, action.action === 'add-trait' ? 'add' : 'remove');
       return null;
   }
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequest } from '../errors.ts';
 import {
   MAX_RULE_ACTIONS,
   MAX_RULE_CONDITIONS,
@@ -8,6 +7,7 @@ import {
   RuleSchema,
   parseRule,
 } from './rule-schema.ts';
+import { refusal } from './refusal.testing.ts';
 
 const UUID = '0b0bd0a4-3a1a-4a3e-9a1d-2f6a2d9c1e7b';
 const newUuid = () => UUID.toUpperCase();
@@ -16,16 +16,7 @@ const withConditions = (...conditions: unknown[]) => ({ conditions, actions: [fa
 const withActions = (...actions: unknown[]) => ({ actions });
 
 /** The 400 parseRule answers for `body`. */
-function refusal(body: unknown): string {
-  try {
-    parseRule(body, newUuid);
-  } catch (error) {
-    expect(error).toBeInstanceOf(BadRequest);
-    expect((error as BadRequest).status).toBe(400);
-    return (error as BadRequest).message;
-  }
-  throw new Error('the rule was accepted');
-}
+const refused = (body: unknown) => refusal(() => parseRule(body, newUuid));
 
 describe('parseRule: normalized rule', () => {
   it('fills in the defaults and keeps operator and action parameters', () => {
@@ -131,21 +122,21 @@ describe('parseRule: normalized rule', () => {
 
 describe('parseRule: 400 answers', () => {
   it.each([[[]], [null], ['rule'], [42]])('refuses a body of %j', (body) => {
-    expect(refusal(body)).toBe('Invalid rule: expected a JSON object');
+    expect(refused(body)).toBe('Invalid rule: expected a JSON object');
   });
 
   it.each([['not-a-uuid'], [42], [''], [{}]])('refuses a uuid of %j', (uuid) => {
-    expect(refusal({ uuid, actions: [fail] })).toBe('Invalid UUID value');
+    expect(refused({ uuid, actions: [fail] })).toBe('Invalid UUID value');
   });
 
   it('refuses a description that is not a string', () => {
-    expect(refusal({ description: 42, actions: [fail] })).toBe(
+    expect(refused({ description: 42, actions: [fail] })).toBe(
       'Invalid description: expected a string',
     );
   });
 
   it.each([['s'.repeat(256)], [7]])('refuses a scope of %j', (scope) => {
-    expect(refusal({ scope, actions: [fail] })).toBe(
+    expect(refused({ scope, actions: [fail] })).toBe(
       'Invalid scope: expected a string of at most 255 characters',
     );
   });
@@ -172,13 +163,13 @@ describe('parseRule: 400 answers', () => {
       /^Validation failed for conditions: item 0, invert: .*expected boolean/,
     ],
   ])('refuses conditions %j', (body, message) => {
-    expect(refusal(body)).toMatch(message);
+    expect(refused(body)).toMatch(message);
   });
 
   it('caps the number of conditions', () => {
     const condition = { op: 'is-empty', field: 'x' };
     const conditions = Array.from({ length: MAX_RULE_CONDITIONS + 1 }, () => condition);
-    expect(refusal({ conditions, actions: [fail] })).toBe(
+    expect(refused({ conditions, actions: [fail] })).toBe(
       'Validation failed for conditions: at most 100 conditions are allowed',
     );
     expect(
@@ -187,16 +178,16 @@ describe('parseRule: 400 answers', () => {
   });
 
   it('refuses a field scheme other than data:// and node://', () => {
-    expect(refusal(withConditions({ op: 'is-empty', field: 'http://x' }))).toBe(
+    expect(refused(withConditions({ op: 'is-empty', field: 'http://x' }))).toBe(
       'Unsupported scheme for field: http',
     );
   });
 
   it('refuses a field whose JSON path does not parse', () => {
-    expect(refusal(withConditions({ op: 'is-empty', field: 'data://a..b' }))).toBe(
+    expect(refused(withConditions({ op: 'is-empty', field: 'data://a..b' }))).toBe(
       'Unable to parse field JSON path data://a..b: empty segment at position 1',
     );
-    expect(refusal(withConditions({ op: 'is-empty', field: 'a[?(@.x)]' }))).toBe(
+    expect(refused(withConditions({ op: 'is-empty', field: 'a[?(@.x)]' }))).toBe(
       'Unable to parse field JSON path a[?(@.x)]: filter expressions are not supported at position 1',
     );
   });
@@ -204,29 +195,43 @@ describe('parseRule: 400 answers', () => {
   it.each(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in-net', 'matches', 'contains'])(
     'requires the value of operator %s',
     (op) => {
-      expect(refusal(withConditions({ op, field: 'x' }))).toBe(
+      expect(refused(withConditions({ op, field: 'x' }))).toBe(
         `Invalid parameters for operator ${op}: missing required parameter(s): value`,
       );
     },
   );
 
+  it('counts a null parameter as not given, as upstream, but for the value set-attribute sets', () => {
+    expect(refused(withConditions({ op: 'eq', field: 'x', value: null }))).toBe(
+      'Invalid parameters for operator eq: missing required parameter(s): value',
+    );
+    expect(refused(withActions({ action: 'set-capability', name: null }))).toBe(
+      'Invalid parameters for action set-capability: missing required parameter(s): name',
+    );
+    expect(refused(withActions({ action: 'fail', message: null }))).toBe(
+      'Invalid parameters for action fail: missing required parameter(s): message',
+    );
+    const nulled = { action: 'set-attribute', path: '/extra/a', value: null };
+    expect(parseRule(withActions(nulled), newUuid).actions).toEqual([nulled]);
+  });
+
   it('refuses unexpected operator parameters, sorted', () => {
-    expect(refusal(withConditions({ op: 'eq', field: 'x', value: 1, zeta: 1, alpha: 2 }))).toBe(
+    expect(refused(withConditions({ op: 'eq', field: 'x', value: 1, zeta: 1, alpha: 2 }))).toBe(
       'Invalid parameters for operator eq: unexpected parameter(s): alpha, zeta',
     );
-    expect(refusal(withConditions({ op: 'is-empty', field: 'x', value: 1 }))).toBe(
+    expect(refused(withConditions({ op: 'is-empty', field: 'x', value: 1 }))).toBe(
       'Invalid parameters for operator is-empty: unexpected parameter(s): value',
     );
   });
 
   it('names missing and unexpected parameters together, as upstream', () => {
-    expect(refusal(withConditions({ op: 'gt', field: 'x', vaule: 1 }))).toBe(
+    expect(refused(withConditions({ op: 'gt', field: 'x', vaule: 1 }))).toBe(
       'Invalid parameters for operator gt: missing required parameter(s): value; unexpected parameter(s): vaule',
     );
   });
 
   it.each([['10.0.0.0/33'], ['not a network'], [10]])('refuses an in-net value of %j', (value) => {
-    expect(refusal(withConditions({ op: 'in-net', field: 'x', value }))).toBe(
+    expect(refused(withConditions({ op: 'in-net', field: 'x', value }))).toBe(
       `Invalid parameters for operator in-net: invalid network ${value}`,
     );
   });
@@ -242,7 +247,7 @@ describe('parseRule: 400 answers', () => {
     ['contains', '[z-a]'],
     ['matches', 42],
   ])('refuses a %s value of %j', (op, value) => {
-    expect(refusal(withConditions({ op, field: 'x', value }))).toBe(
+    expect(refused(withConditions({ op, field: 'x', value }))).toBe(
       `Invalid parameters for operator ${op}: invalid regular expression ${value}`,
     );
   });
@@ -255,12 +260,12 @@ describe('parseRule: 400 answers', () => {
     [withActions({ message: 'x' }), /^Validation failed for actions: item 0, action: /],
     [withActions('fail'), /^Validation failed for actions: item 0: .*expected object/],
   ])('refuses actions of %j', (body, message) => {
-    expect(refusal(body)).toMatch(message);
+    expect(refused(body)).toMatch(message);
   });
 
   it('caps the number of actions', () => {
     const actions = Array.from({ length: MAX_RULE_ACTIONS + 1 }, () => fail);
-    expect(refusal({ actions })).toBe(
+    expect(refused({ actions })).toBe(
       'Validation failed for actions: at most 100 actions are allowed',
     );
   });
@@ -289,13 +294,12 @@ describe('parseRule: 400 answers', () => {
       'set-capability: unexpected parameter(s): reset_interfaces',
     ],
   ])('refuses action %j', (action, detail) => {
-    expect(refusal(withActions(action))).toBe(`Invalid parameters for action ${detail}`);
+    expect(refused(withActions(action))).toBe(`Invalid parameters for action ${detail}`);
   });
 
   it.each([
     [{ action: 'set-attribute', path: 5, value: 1 }, 'set-attribute: path: '],
     [{ action: 'extend-attribute', path: ['a'], value: 1 }, 'extend-attribute: path: '],
-    [{ action: 'set-capability', name: null }, 'set-capability: name: '],
     [{ action: 'add-trait', name: 1 }, 'add-trait: name: '],
     [{ action: 'remove-trait', name: {} }, 'remove-trait: name: '],
     [
@@ -304,7 +308,7 @@ describe('parseRule: 400 answers', () => {
     ],
     [{ action: 'extend-attribute', path: 'p', value: 1, unique: 1 }, 'extend-attribute: unique: '],
   ])('refuses a parameter of the wrong type in %j', (action, detail) => {
-    expect(refusal(withActions(action))).toMatch(
+    expect(refused(withActions(action))).toMatch(
       new RegExp(`^Invalid parameters for action ${detail}Invalid input: expected`),
     );
   });

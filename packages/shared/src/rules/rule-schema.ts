@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BadRequest, coerceError } from '../errors.ts';
 import { isUuid } from '../node-checks.ts';
 import { parseIpNetwork } from './ip.ts';
+import { pythonRegExp } from './python-regexp.ts';
 import { isJsonObject, parseJsonPath, type JsonPath } from './json-path.ts';
 
 /** Rule bodies are untrusted: these bound the work one stored rule costs every introspection. */
@@ -128,9 +129,18 @@ function parseOr<T extends z.ZodType>(
   throw new BadRequest(fail(result.error.issues[0]!));
 }
 
-/** Upstream's wording: missing and unexpected names, sorted, both when both apply. */
-function paramProblems(item: Record<string, unknown>, head: string[], params: Params) {
-  const passed = Object.keys(item).filter((k) => !head.includes(k) && item[k] !== undefined);
+/**
+ * Upstream's wording: missing and unexpected names, sorted, both when both apply. A null counts
+ * as not given, as upstream's, except where `nullable` says it is a value (set-attribute's).
+ */
+function paramProblems(
+  item: Record<string, unknown>,
+  head: string[],
+  params: Params,
+  nullable: readonly string[] = [],
+) {
+  const given = (k: string) => item[k] !== undefined && (item[k] !== null || nullable.includes(k));
+  const passed = Object.keys(item).filter((k) => !head.includes(k) && given(k));
   const allowed = [...params.required, ...params.optional];
   const missing = params.required.filter((k) => !passed.includes(k)).sort();
   const unexpected = passed.filter((k) => !allowed.includes(k)).sort();
@@ -156,7 +166,7 @@ export function parseField(field: string): { source: 'data' | 'node'; path: Json
 
 const compiles = (pattern: string) => {
   try {
-    new RegExp(pattern);
+    pythonRegExp(pattern);
     return true;
   } catch {
     return false;
@@ -188,7 +198,8 @@ function parseCondition(
 
 function parseAction(item: z.infer<typeof ActionHeadsSchema>[number]): RuleAction {
   const fail = (problem: string) => `Invalid parameters for action ${item.action}: ${problem}`;
-  const problem = paramProblems(item, ACTION_HEAD, ACTION_PARAMS[item.action]);
+  const nullable = item.action === 'set-attribute' ? ['value'] : [];
+  const problem = paramProblems(item, ACTION_HEAD, ACTION_PARAMS[item.action], nullable);
   if (problem) throw new BadRequest(fail(problem));
   return parseOr(RuleActionSchema, item, (issue) => fail(describeIssue(issue)));
 }

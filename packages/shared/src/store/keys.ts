@@ -22,6 +22,8 @@ export function storeKeys(prefix: string) {
     rules: `${prefix}:rules`,
     /** Counts rule creations: each rule's place in the order rules are applied. */
     ruleSeq: `${prefix}:rule-seq`,
+    /** What the rules asked of Ironic in a processing job, for that job's retries to send again. */
+    rulePlan: (jobId: string) => `${prefix}:rule-plan:${jobId}`,
     bmc: (address: string) => `${prefix}:lookup:bmc:${address}`,
     mac: (mac: string) => `${prefix}:lookup:mac:${mac}`,
   };

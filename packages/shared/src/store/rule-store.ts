@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import type { RedisClient } from '../redis.ts';
-import { RuleSchema, type Rule } from '../rules/index.ts';
+import { RulePlanSchema, RuleSchema, type Rule, type RulePlan } from '../rules/index.ts';
 import { storeKeys, type StoreKeys } from './keys.ts';
 
 const StoredRuleSchema = z.object({ seq: z.number(), rule: RuleSchema });
+
+/** A retry of a processing job comes within minutes, if at all. */
+const PLAN_TTL_MS = 86_400_000;
 
 /**
  * Introspection rules, in one hash: an installation has tens of them, and every processing
@@ -46,5 +49,19 @@ export class RuleStore {
 
   async deleteAll(): Promise<void> {
     await this.#redis.del(this.keys.rules);
+  }
+
+  /**
+   * The plan a processing job made from the rules, made by `make` on its first attempt and kept
+   * for its retries: evaluated again against a node the first attempt had already changed, the
+   * rules would not give the same plan (an `extend-attribute` would append twice).
+   */
+  async planOnce(jobId: string, make: () => Promise<RulePlan>): Promise<RulePlan> {
+    const key = this.keys.rulePlan(jobId);
+    const kept = await this.#redis.get(key);
+    if (kept !== null) return RulePlanSchema.parse(JSON.parse(kept));
+    const plan = await make();
+    await this.#redis.set(key, JSON.stringify(plan), 'PX', PLAN_TTL_MS);
+    return plan;
   }
 }

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { pythonRegExp } from './python-regexp.ts';
+
+describe('pythonRegExp', () => {
+  it('takes leading inline flags as RegExp flags', () => {
+    expect(pythonRegExp('(?i)dell').test('DELL Inc.')).toBe(true);
+    expect(pythonRegExp('(?is)a.b').flags).toBe('is');
+    expect(() => pythonRegExp('(?x)a b')).toThrow('inline flag x is not supported');
+  });
+
+  it('translates named groups and their back-references', () => {
+    const re = pythonRegExp('(?P<word>ab)-(?P=word)');
+    expect(re.test('ab-ab')).toBe(true);
+    expect(re.test('ab-cd')).toBe(false);
+    expect(re.exec('ab-ab')?.groups?.word).toBe('ab');
+  });
+
+  it('anchors \\A and \\Z to the whole string, and keeps other escapes', () => {
+    expect(pythonRegExp('\\Aab\\Z').test('ab')).toBe(true);
+    expect(pythonRegExp('\\Aab\\Z').test('xab')).toBe(false);
+    expect(pythonRegExp('(?m)\\Aab').test('x\nab')).toBe(false);
+    expect(pythonRegExp('127\\.0\\.0\\.1').test('127x0x0x1')).toBe(false);
+    expect(pythonRegExp('\\\\A').test('\\A')).toBe(true);
+  });
+
+  it('wraps the translated source, flags kept', () => {
+    const re = pythonRegExp('(?i)ab', (s) => `^(?:${s})$`);
+    expect(re.source).toBe('^(?:ab)$');
+    expect(re.test('AB')).toBe(true);
+  });
+
+  it('throws on a pattern that does not compile', () => {
+    expect(() => pythonRegExp('(unclosed')).toThrow();
+    expect(() => pythonRegExp('(?P=name')).toThrow('unterminated');
+  });
+});

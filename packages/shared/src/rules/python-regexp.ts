@@ -1,0 +1,42 @@
+/** Python's inline flags that JavaScript has too. */
+const FLAGS: Record<string, string> = { i: 'i', m: 'm', s: 's' };
+
+/**
+ * A pattern of Python's `re` as a JavaScript RegExp: rules are written for upstream, in Python's
+ * syntax. Translates what differs and rules use (leading inline flags such as `(?i)`, named
+ * groups `(?P<name>...)` and `(?P=name)`, `\A` and `\Z`); throws on what has no translation or
+ * does not compile. `wrap` anchors the translated source.
+ */
+export function pythonRegExp(pattern: string, wrap: (source: string) => string = (s) => s): RegExp {
+  let flags = '';
+  const lead = /^\(\?([a-zA-Z]+)\)/.exec(pattern);
+  if (lead) {
+    for (const flag of lead[1]!) {
+      const js = FLAGS[flag];
+      if (!js) throw new Error(`inline flag ${flag} is not supported`);
+      if (!flags.includes(js)) flags += js;
+    }
+  }
+  const rest = lead ? pattern.slice(lead[0].length) : pattern;
+  let out = '';
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i]!;
+    if (c === '\\') {
+      const next = rest[i + 1] ?? '';
+      // Python's start and end of the whole string, whatever the flags.
+      out += next === 'A' ? '(?<![\\s\\S])' : next === 'Z' ? '(?![\\s\\S])' : c + next;
+      i++;
+    } else if (rest.startsWith('(?P<', i)) {
+      out += '(?<';
+      i += 3;
+    } else if (rest.startsWith('(?P=', i)) {
+      const close = rest.indexOf(')', i);
+      if (close < 0) throw new Error('unterminated (?P=name)');
+      out += `\\k<${rest.slice(i + 4, close)}>`;
+      i = close;
+    } else {
+      out += c;
+    }
+  }
+  return new RegExp(wrap(out), flags);
+}
