@@ -224,6 +224,31 @@ describe('rules applied by processing', () => {
     expect(node.traits).toEqual(['CUSTOM_SEEN']);
   });
 
+  it('traits are set with the microversion that has them, whatever IRONIC_API_VERSION says', async () => {
+    const older = await startStack({ IRONIC_API_VERSION: '1.31' }, { nodes: 0 });
+    try {
+      const { uuid } = older.ironic.addNode({ index: 5 });
+      const rule = {
+        actions: [
+          { action: 'add-trait', name: 'CUSTOM_OLD_IRONIC_CLIENT' },
+          // Under 1.37 Ironic answers 404 here too, which must not pass for "no such trait".
+          { action: 'remove-trait', name: 'CUSTOM_NEVER_THERE' },
+        ],
+      };
+      expect((await api(older, 'POST', '/v1/rules', rule)).status).toBe(201);
+      expect((await api(older, 'POST', `/v1/introspection/${uuid}`)).status).toBe(202);
+      expect(await finishedStatus(older, uuid)).toMatchObject({ state: 'finished', error: null });
+      expect(older.ironic.node(uuid)!.traits).toEqual(['CUSTOM_OLD_IRONIC_CLIENT']);
+      const traitCalls = older.ironic.calls({ node: uuid, pathRe: /\/traits\// });
+      expect(traitCalls.map((c) => [c.method, c.status])).toEqual([
+        ['PUT', 204],
+        ['DELETE', 404],
+      ]);
+    } finally {
+      await older.close();
+    }
+  });
+
   it('a value that cannot be formatted ends the run in error naming it', async () => {
     const rule = { actions: [setExtra('x', '{data[no][such][key]}')] };
     expect((await api(stack, 'POST', '/v1/rules', rule)).status).toBe(201);

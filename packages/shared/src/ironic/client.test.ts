@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IronicAnswerLost, IronicClient, IronicError } from './client.ts';
+import { IronicAnswerLost, IronicClient, IronicError, laterVersion } from './client.ts';
 
 /**
  * Which reboots the client sends again on its own, against real sockets: one
@@ -70,5 +70,14 @@ describe('a reboot whose call failed without an answer', () => {
     );
     expect(err.transient).toBe(true);
     expect([calls, received]).toEqual([1, 1]);
+  });
+});
+
+describe('laterVersion', () => {
+  it('compares microversions as numbers, not text', () => {
+    expect(laterVersion('1.9', '1.37')).toBe('1.37');
+    expect(laterVersion('1.46', '1.37')).toBe('1.46');
+    expect(laterVersion('1.37', '1.37')).toBe('1.37');
+    expect(laterVersion('1.46')).toBe('1.46');
   });
 });

@@ -141,6 +141,17 @@ function ironicFault(text: string): { detail: string; fromIronic: boolean } {
 const NODE_FIELDS = Object.keys(IronicNodeSchema.shape).join(',');
 const PORT_FIELDS = Object.keys(IronicPortSchema.shape).join(',');
 const LIST_PAGE = 1000;
+/** Ironic's node traits API; below it, `/traits` is a 404 that would read as "no such trait". */
+const TRAITS_VERSION = '1.37';
+const RESET_INTERFACES_VERSION = '1.45';
+
+/** The later of two microversions (`1.46` after `1.9`); `a` when `b` is absent. */
+export function laterVersion(a: string, b?: string): string {
+  if (b === undefined) return a;
+  const [aMajor = 0, aMinor = 0] = a.split('.').map(Number);
+  const [bMajor = 0, bMinor = 0] = b.split('.').map(Number);
+  return bMajor > aMajor || (bMajor === aMajor && bMinor > aMinor) ? b : a;
+}
 
 export class IronicClient {
   readonly #opts: IronicClientOptions;
@@ -161,12 +172,13 @@ export class IronicClient {
     method: string,
     path: string,
     body?: unknown,
-    opts: CallOptions & { once?: boolean } = {},
+    opts: CallOptions & { once?: boolean; minVersion?: string } = {},
   ): Promise<unknown> {
+    const version = laterVersion(this.#opts.apiVersion, opts.minVersion);
     try {
       return await withRetry(
         opts.retry === false ? { ...this.#opts.retry, attempts: 1 } : this.#opts.retry,
-        () => this.#once(operation, method, path, body),
+        () => this.#once(operation, method, path, body, version),
         (err) =>
           err instanceof IronicError && (opts.once ? err.refusedBeforeActing : err.transient),
       );
@@ -194,11 +206,17 @@ export class IronicClient {
     }
   }
 
-  async #once(operation: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  async #once(
+    operation: string,
+    method: string,
+    path: string,
+    body: unknown,
+    version: string,
+  ): Promise<unknown> {
     let res: { status: number; text: string };
     for (let fresh = false; ; fresh = true) {
       const token = await this.#token(operation);
-      res = await this.#exchange(operation, method, path, body, token);
+      res = await this.#exchange(operation, method, path, body, token, version);
       // A token Keystone revoked or expired early: one more try with a new one.
       if (res.status !== 401 || !token || fresh) break;
       this.#opts.auth?.invalidate(token);
@@ -230,6 +248,7 @@ export class IronicClient {
     path: string,
     body: unknown,
     token: string | undefined,
+    version: string,
   ): Promise<{ status: number; text: string }> {
     const started = performance.now();
     try {
@@ -237,7 +256,7 @@ export class IronicClient {
         method,
         headers: {
           Accept: 'application/json',
-          'X-OpenStack-Ironic-API-Version': this.#opts.apiVersion,
+          'X-OpenStack-Ironic-API-Version': version,
           ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
           ...(token === undefined ? {} : { 'X-Auth-Token': token }),
         },
@@ -376,25 +395,28 @@ export class IronicClient {
   ): Promise<IronicNode> {
     const op = `Update node ${uuid}`;
     const path = `/v1/nodes/${uuid}${opts.resetInterfaces ? '?reset_interfaces=true' : ''}`;
+    const minVersion = opts.resetInterfaces ? RESET_INTERFACES_VERSION : undefined;
     return this.#parse(
       op,
       IronicNodeSchema,
       // A patch applied twice is not the patch: a `remove` meets nothing and fails.
-      await this.#call(op, 'PATCH', path, ops, { once: true }),
+      await this.#call(op, 'PATCH', path, ops, { once: true, minVersion }),
     );
   }
 
   /** Adds a trait (Ironic 1.37); one the node has already is left as it is. */
   async addTrait(uuid: string, trait: string): Promise<void> {
     const op = `Add trait ${trait} to node ${uuid}`;
-    await this.#call(op, 'PUT', `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`);
+    const path = `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`;
+    await this.#call(op, 'PUT', path, undefined, { minVersion: TRAITS_VERSION });
   }
 
   /** Removes a trait; one the node does not have is not an error. */
   async removeTrait(uuid: string, trait: string): Promise<void> {
     const op = `Remove trait ${trait} from node ${uuid}`;
     try {
-      await this.#call(op, 'DELETE', `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`);
+      const path = `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`;
+      await this.#call(op, 'DELETE', path, undefined, { minVersion: TRAITS_VERSION });
     } catch (err) {
       if (!isIronicNotFound(err)) throw err;
     }
