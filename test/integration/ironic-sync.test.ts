@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobId } from '@inspector/shared';
 import { cleanup } from '../../apps/worker/src/processors/cleanup.ts';
-import { nodeSpec, type NodeSpec } from '../fixtures/fake-ironic.ts';
+import { nodeSpec, type FaultRule, type NodeSpec } from '../fixtures/fake-ironic.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 import { sample } from '../helpers/metrics.ts';
 import { waitUntil } from '../helpers/processes.ts';
@@ -35,6 +35,19 @@ async function introspect(spec: { uuid: string }) {
   expect((await status(spec.uuid)).status).toBe(404);
   expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
   return finishedStatus(stack, spec.uuid);
+}
+
+/** One clean-up with `fault` in Ironic: a sync pass counted as failed, Ironic asked once. */
+async function failedPassAskingOnce(fault: FaultRule) {
+  const handle = stack.ironic.faults.add(fault);
+  const failedSyncs = await counted('inspector_ironic_sync_total', { result: 'failed' });
+  try {
+    await cleanup(stack.worker);
+  } finally {
+    handle.remove();
+  }
+  expect(handle.hits).toBe(1);
+  expect(await counted('inspector_ironic_sync_total', { result: 'failed' })).toBe(failedSyncs + 1);
 }
 
 async function leaveWaiting(spec: NodeSpec) {
@@ -114,18 +127,8 @@ describe('runs of nodes deleted from Ironic', () => {
     const spec = nodeSpec(4);
     await introspect(spec);
     stack.ironic.removeNode(spec.uuid);
-    const fault = stack.ironic.faults.add({ method: 'GET', path: '/v1/nodes', status: 503 });
-    const failedSyncs = await counted('inspector_ironic_sync_total', { result: 'failed' });
-    try {
-      await cleanup(stack.worker);
-    } finally {
-      fault.remove();
-    }
     // The next pass asks again; retrying here would hold the maintenance queue through an outage.
-    expect(fault.hits).toBe(1);
-    expect(await counted('inspector_ironic_sync_total', { result: 'failed' })).toBe(
-      failedSyncs + 1,
-    );
+    await failedPassAskingOnce({ method: 'GET', path: '/v1/nodes', status: 503 });
     expect((await status(spec.uuid)).status).toBe(200);
 
     await cleanup({ ...stack.worker, config: { ...stack.worker.config, IRONIC_SYNC: false } });
@@ -141,23 +144,9 @@ describe('runs of nodes deleted from Ironic', () => {
       await introspect(spec);
       stack.ironic.removeNode(spec.uuid);
     }
-    const fault = stack.ironic.faults.add({
-      method: 'GET',
-      path: /^\/v1\/nodes\/[^/]+$/,
-      status: 503,
-    });
-    const failedSyncs = await counted('inspector_ironic_sync_total', { result: 'failed' });
-    try {
-      await cleanup(stack.worker);
-    } finally {
-      fault.remove();
-    }
-    // One node asked about, once: neither went, and the pass counts as failed.
-    expect(fault.hits).toBe(1);
+    // One node asked about, once: neither went.
+    await failedPassAskingOnce({ method: 'GET', path: /^\/v1\/nodes\/[^/]+$/, status: 503 });
     for (const spec of [first, second]) expect((await status(spec.uuid)).status).toBe(200);
-    expect(await counted('inspector_ironic_sync_total', { result: 'failed' })).toBe(
-      failedSyncs + 1,
-    );
 
     await cleanup(stack.worker);
     for (const spec of [first, second]) expect((await status(spec.uuid)).status).toBe(404);
