@@ -151,4 +151,29 @@ describe('runs of nodes deleted from Ironic', () => {
     await cleanup(stack.worker);
     for (const spec of [first, second]) expect((await status(spec.uuid)).status).toBe(404);
   });
+
+  it('skip a node Ironic refuses to answer for, and go on with the others', async () => {
+    // Node 7's run, from the first case, is older: the pass checks it first.
+    const [refused, gone] = [nodeSpec(7), nodeSpec(8)];
+    stack.ironic.addNode({ index: 8 });
+    await introspect(gone);
+    stack.ironic.removeNode(refused.uuid);
+    stack.ironic.removeNode(gone.uuid);
+    // A 400 for this one node says nothing of Ironic's health: the pass goes on.
+    const fault = stack.ironic.faults.add({
+      method: 'GET',
+      path: `/v1/nodes/${refused.uuid}`,
+      status: 400,
+    });
+    const syncs = await counted('inspector_ironic_sync_total', { result: 'ok' });
+    try {
+      await cleanup(stack.worker);
+    } finally {
+      fault.remove();
+    }
+    expect(fault.hits).toBe(1);
+    expect((await status(refused.uuid)).status).toBe(200);
+    expect((await status(gone.uuid)).status).toBe(404);
+    expect(await counted('inspector_ironic_sync_total', { result: 'ok' })).toBe(syncs + 1);
+  });
 });

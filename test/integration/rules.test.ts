@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RuleListSchema, RuleViewSchema } from '../../apps/api/src/ops/openapi.ts';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
@@ -49,6 +50,8 @@ describe('the rules API', () => {
       links: [{ href: `/v1/rules/${RULE_UUID}`, rel: 'self' }],
     });
     expect((await api(stack, 'GET', `/v1/rules/${RULE_UUID}`)).body).toEqual(created.body);
+    // The OpenAPI document describes what the routes answer.
+    expect(RuleViewSchema.parse(created.body)).toEqual(created.body);
 
     // Before 1.6, creation answered 200; without a UUID, one is made.
     const old = await api(
@@ -62,6 +65,7 @@ describe('the rules API', () => {
     expect(old.body.uuid).toMatch(/^[0-9a-f-]{36}$/);
 
     const listed = await api(stack, 'GET', '/v1/rules');
+    expect(RuleListSchema.parse(listed.body)).toEqual(listed.body);
     expect(listed.body.rules).toEqual([
       {
         uuid: RULE_UUID,

@@ -1,12 +1,12 @@
 import {
   IronicAnswerLost,
+  causeChain,
   coerceError,
   ironicRetryPolicy,
   withRetry,
   type Logger,
 } from '@inspector/shared';
 import type { WorkerContext } from './context.ts';
-import { causeChain } from './transient.ts';
 
 /**
  * Runs a step that ends in a call Ironic must not get twice (a reboot, a node update). When

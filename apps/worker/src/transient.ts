@@ -1,9 +1,4 @@
-import { IronicError, isRedisUnavailable } from '@inspector/shared';
-
-/** An error and the causes under it, outermost first (a few levels: chains are short). */
-export function* causeChain(err: unknown): Generator<unknown> {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as Error).cause, depth++) yield e;
-}
+import { IronicError, causeChain, isRedisUnavailable } from '@inspector/shared';
 
 /** Whether a later attempt could succeed: walks the cause chain for a transient root. */
 export function isTransient(err: unknown): boolean {

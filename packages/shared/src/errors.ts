@@ -69,3 +69,8 @@ export function coerceError(thrown: unknown): Error {
     return new Error('Non-error thrown');
   }
 }
+
+/** An error and the causes under it, outermost first (a few levels: chains are short). */
+export function* causeChain(err: unknown): Generator<unknown> {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as Error).cause, depth++) yield e;
+}

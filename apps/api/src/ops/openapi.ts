@@ -52,12 +52,17 @@ export const RuleViewSchema = RuleSchema.extend({ links: z.array(LinkSchema) }).
   description: 'An introspection rule, its defaults filled in',
 });
 
+/** What a client posts: the service makes the UUID, and the rest has defaults. */
+const RuleInputSchema = RuleSchema.partial({
+  uuid: true,
+  description: true,
+  scope: true,
+  conditions: true,
+});
+
 export const RuleListSchema = z.object({
   rules: z.array(
-    z.object({
-      uuid: z.guid(),
-      description: z.string().nullable(),
-      scope: z.string().nullable(),
+    RuleSchema.pick({ uuid: true, description: true, scope: true }).extend({
       links: z.array(LinkSchema),
     }),
   ),
@@ -78,7 +83,7 @@ const SCHEMAS = {
   Versions: VersionsSchema,
   Resources: ResourcesSchema,
   Health: HealthSchema,
-  Rule: RuleSchema,
+  RuleInput: RuleInputSchema,
   RuleView: RuleViewSchema,
   RuleList: RuleListSchema,
   Empty: EmptySchema,
@@ -248,7 +253,10 @@ export function openApiDocument(): Record<string, unknown> {
       post: {
         tags: tags.api,
         summary: 'Create a rule (applied to every processing and reapply)',
-        requestBody: { required: true, content: { 'application/json': { schema: ref('Rule') } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('RuleInput') } },
+        },
         responses: {
           '201': json('RuleView', 'Created (200 before API 1.6)'),
           ...errors(400, 409, 413, 503),

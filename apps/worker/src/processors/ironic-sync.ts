@@ -1,6 +1,7 @@
 import { TERMINAL_STATES, isIronicNotFound, type NodeRecord } from '@inspector/shared';
 import type { WorkerContext } from '../context.ts';
 import { endRun } from '../end-run.ts';
+import { isTransient } from '../transient.ts';
 
 export const DELETED_ERROR = 'Node was deleted from Ironic';
 
@@ -24,10 +25,10 @@ export function deletedFromIronic(
  * first. A failed listing changes nothing, and a node missing from the
  * listing goes only once Ironic answers 404 for it alone: a listing cut
  * short, or hosts whose clocks disagree on when it began, drop no live node.
- * Ironic is asked each thing once, and the pass ends at its first failure:
- * the next pass comes within CLEAN_UP_PERIOD_S, while a pass waiting out an
- * Ironic outage would hold the maintenance queue, the timeout safety net with
- * it, and a worker's stop.
+ * Ironic is asked each thing once, and the pass ends at the first transient
+ * failure (no answer, 5xx): the next pass comes within CLEAN_UP_PERIOD_S,
+ * while a pass waiting out an Ironic outage would hold the maintenance queue,
+ * the timeout safety net with it, and a worker's stop.
  */
 export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
   const listedAt = Date.now();
@@ -48,11 +49,14 @@ export async function forgetDeletedNodes(ctx: WorkerContext): Promise<number> {
     try {
       gone = await goneFromIronic(ctx, uuid);
     } catch (err) {
+      const message = (err as Error).message;
+      if (!isTransient(err)) {
+        // This node's own trouble: the others are still checked.
+        ctx.logger.warn({ node: uuid, err: message }, 'Ironic sync: node not checked');
+        continue;
+      }
       // Ironic stopped answering mid-pass: the next pass finishes the work.
-      ctx.logger.warn(
-        { node: uuid, err: (err as Error).message },
-        'Ironic sync stopped: cannot check a node',
-      );
+      ctx.logger.warn({ node: uuid, err: message }, 'Ironic sync stopped: Ironic not answering');
       ctx.metrics.ironicSyncs.inc({ result: 'failed' });
       return forgotten;
     }

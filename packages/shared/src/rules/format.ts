@@ -81,7 +81,7 @@ function expand(template: string, data: unknown): string {
 }
 
 /**
- * Python's `template.format(data=data)`, as upstream (1.14+) applied it to action parameters:
+ * Python's `template.format(data=data)`, as upstream (1.14+) applies it to an action's `value`:
  * only `{data[key]...}` fields, without conversions or format specs. An invalid template is an
  * InspectorError (400) naming it, since it fails the processing it happens in.
  */

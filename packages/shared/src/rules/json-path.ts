@@ -3,7 +3,7 @@
  * jsonpath_rw): dotted names, list indexes, wildcards and quoted keys. Filters and slices are
  * refused at parse time so a stored rule never holds a path this evaluator cannot follow.
  */
-export type JsonPathSegment =
+type JsonPathSegment =
   { kind: 'key'; name: string } | { kind: 'index'; index: number } | { kind: 'wildcard' };
 
 export type JsonPath = readonly JsonPathSegment[];

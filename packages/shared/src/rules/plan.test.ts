@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InspectorError } from '../errors.ts';
+import { refusal } from './refusal.testing.ts';
 import { planActions, rulesThatApply, type IronicNodeLike } from './plan.ts';
 import { parseRule, type Rule } from './rule-schema.ts';
 
@@ -224,15 +224,9 @@ describe('planActions', () => {
 
     it('refuses to extend what is not a list', () => {
       const node = { extra: { tags: 'x' } };
-      let thrown: unknown;
-      try {
-        plan(node, { action: 'extend-attribute', path: 'extra/tags', value: 'y' });
-      } catch (error) {
-        thrown = error;
-      }
-      expect(thrown).toBeInstanceOf(InspectorError);
-      expect((thrown as InspectorError).status).toBe(400);
-      expect((thrown as InspectorError).message).toBe('Cannot extend /extra/tags: not a list');
+      expect(
+        refusal(() => plan(node, { action: 'extend-attribute', path: 'extra/tags', value: 'y' })),
+      ).toBe('Cannot extend /extra/tags: not a list');
     });
   });
 
@@ -340,11 +334,14 @@ describe('planActions', () => {
         { action: 'set-attribute', path: '/extra/l/-', value: 'c' },
         { action: 'extend-attribute', path: '/extra/l', value: 'd' },
       );
-      expect(result.patch.at(-1)).toEqual({
-        op: 'add',
-        path: '/extra/l',
-        value: ['a', 'b', 'c', 'd'],
-      });
+      expect(result.patch).toEqual([{ op: 'add', path: '/extra/l', value: ['a', 'b', 'c', 'd'] }]);
+    });
+
+    it('sends the outermost list around an insert whole, so that sending it twice inserts once', () => {
+      const node = { extra: { m: [['x']], keep: 1 } };
+      const result = plan(node, { action: 'set-attribute', path: '/extra/m/0/-', value: 'y' });
+      expect(result.patch).toEqual([{ op: 'add', path: '/extra/m', value: [['x', 'y']] }]);
+      expect(node.extra.m).toEqual([['x']]);
     });
 
     it('refuses a list index past the end', () => {

@@ -1,16 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
 import { InspectorError } from '../errors.ts';
 import { z } from 'zod';
-import { JsonPatchOpSchema, type JsonPatchOp } from '../ironic/types.ts';
+import { JsonPatchOpSchema, type IronicNode, type JsonPatchOp } from '../ironic/types.ts';
 import { conditionHolds } from './conditions.ts';
 import { formatValue, pythonStr } from './format.ts';
 import { isJsonObject } from './json-path.ts';
 import type { Rule, RuleAction } from './rule-schema.ts';
 
-export type IronicNodeLike = {
-  properties?: Record<string, unknown> | null;
-  [key: string]: unknown;
-};
+/** A node as the rules see it: Ironic's whole node in the service, any part of one in tests. */
+export type IronicNodeLike = Partial<IronicNode>;
 
 /** What the applying rules ask of Ironic; kept per job, so that a retried job sends the same. */
 export const RulePlanSchema = z.object({
@@ -90,16 +88,30 @@ function setPointer(doc: Record<string, unknown>, pointer: string, value: unknow
   }
 }
 
+/** The pointer of the value that holds the one at `pointer` ('' for the document). */
+const parentOf = (pointer: string) => pointer.slice(0, pointer.lastIndexOf('/'));
+
 /**
- * Ironic gets one op per path: a later op replaces an earlier one on its path, and drops those
- * below it, which it overwrites anyway. Both keep the outcome of applying every op in turn.
+ * Applies an `add` to the walk's node and records what Ironic is to get. An `add` into a list
+ * inserts each time it is sent, so the outermost list around the path is sent whole instead:
+ * sent again (a lost answer, a retried job), the plan then changes nothing more. Ironic gets one
+ * op per path: a later op replaces an earlier one on its path and drops those below it, which it
+ * overwrites anyway; both keep the outcome of applying every op in turn.
  */
 function emit(walk: Walk, path: string, value: unknown): void {
-  for (const earlier of walk.ops.keys()) {
-    if (earlier.startsWith(`${path}/`)) walk.ops.delete(earlier);
-  }
-  walk.ops.set(path, { op: 'add', path, value });
   setPointer(walk.node, path, structuredClone(value));
+  let target = path;
+  while (parentOf(target) && Array.isArray(getPointer(walk.node, parentOf(target)))) {
+    target = parentOf(target);
+  }
+  for (const earlier of walk.ops.keys()) {
+    if (earlier.startsWith(`${target}/`)) walk.ops.delete(earlier);
+  }
+  walk.ops.set(target, {
+    op: 'add',
+    path: target,
+    value: structuredClone(getPointer(walk.node, target)),
+  });
 }
 
 const toPointer = (path: string) => (path.startsWith('/') ? path : `/${path}`);

@@ -213,6 +213,14 @@ describe('parseRule: 400 answers', () => {
     );
     const nulled = { action: 'set-attribute', path: '/extra/a', value: null };
     expect(parseRule(withActions(nulled), newUuid).actions).toEqual([nulled]);
+    // An optional parameter given as null is left out, an unknown one is no longer unexpected.
+    const optional = { action: 'extend-attribute', path: 'p', value: 1, unique: null, x: null };
+    expect(parseRule(withActions(optional), newUuid).actions).toEqual([
+      { action: 'extend-attribute', path: 'p', value: 1 },
+    ]);
+    expect(
+      parseRule(withConditions({ op: 'is-empty', field: 'x', value: null }), newUuid).conditions,
+    ).toEqual([{ op: 'is-empty', field: 'x', multiple: 'any', invert: false }]);
   });
 
   it('refuses unexpected operator parameters, sorted', () => {

@@ -12,7 +12,7 @@ const MAX_SCOPE_LENGTH = 255;
 
 const VALUE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in-net', 'matches', 'contains'] as const;
 export const RULE_CONDITION_OPS = [...VALUE_OPS, 'is-empty'] as const;
-export const RULE_CONDITION_MULTIPLE = ['any', 'all', 'first'] as const;
+const RULE_CONDITION_MULTIPLE = ['any', 'all', 'first'] as const;
 
 const conditionHead = {
   field: z.string(),
@@ -30,7 +30,7 @@ export const RuleConditionSchema = z.discriminatedUnion('op', [
   IsEmptyConditionSchema,
 ]);
 export type RuleCondition = z.infer<typeof RuleConditionSchema>;
-export type RuleConditionOp = RuleCondition['op'];
+type RuleConditionOp = RuleCondition['op'];
 
 export const RuleActionSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('fail'), message: z.unknown() }),
@@ -55,15 +55,8 @@ export const RuleActionSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('remove-trait'), name: z.string() }),
 ]);
 export type RuleAction = z.infer<typeof RuleActionSchema>;
-export type RuleActionName = RuleAction['action'];
-export const RULE_ACTIONS = [
-  'fail',
-  'set-attribute',
-  'set-capability',
-  'extend-attribute',
-  'add-trait',
-  'remove-trait',
-] as const satisfies readonly RuleActionName[];
+type RuleActionName = RuleAction['action'];
+export const RULE_ACTIONS = RuleActionSchema.options.map((schema) => schema.shape.action.value);
 
 /** A rule as stored and echoed by the API; re-parsing a stored rule checks only its shape. */
 export const RuleSchema = z.object({
@@ -130,17 +123,23 @@ function parseOr<T extends z.ZodType>(
 }
 
 /**
- * Upstream's wording: missing and unexpected names, sorted, both when both apply. A null counts
- * as not given, as upstream's, except where `nullable` says it is a value (set-attribute's).
+ * The item without the parameters given as null: upstream counts them as not given, except
+ * where `nullable` says null is a value (the one set-attribute sets).
  */
-function paramProblems(
-  item: Record<string, unknown>,
-  head: string[],
-  params: Params,
+function withoutNulls<T extends Record<string, unknown>>(
+  item: T,
+  head: readonly string[],
   nullable: readonly string[] = [],
-) {
-  const given = (k: string) => item[k] !== undefined && (item[k] !== null || nullable.includes(k));
-  const passed = Object.keys(item).filter((k) => !head.includes(k) && given(k));
+): T {
+  const kept = Object.entries(item).filter(
+    ([k, v]) => head.includes(k) || v !== null || nullable.includes(k),
+  );
+  return Object.fromEntries(kept) as T;
+}
+
+/** Upstream's wording: missing and unexpected names, sorted, both when both apply. */
+function paramProblems(item: Record<string, unknown>, head: string[], params: Params) {
+  const passed = Object.keys(item).filter((k) => !head.includes(k) && item[k] !== undefined);
   const allowed = [...params.required, ...params.optional];
   const missing = params.required.filter((k) => !passed.includes(k)).sort();
   const unexpected = passed.filter((k) => !allowed.includes(k)).sort();
@@ -184,9 +183,10 @@ function valueProblem(op: RuleConditionOp, value: unknown): string {
 }
 
 function parseCondition(
-  item: z.infer<typeof ConditionHeadsSchema>[number],
+  posted: z.infer<typeof ConditionHeadsSchema>[number],
   index: number,
 ): RuleCondition {
+  const item = withoutNulls(posted, CONDITION_HEAD);
   parseField(item.field);
   const params = item.op === 'is-empty' ? CONDITION_PARAMS.isEmpty : CONDITION_PARAMS.value;
   const problem = paramProblems(item, CONDITION_HEAD, params) || valueProblem(item.op, item.value);
@@ -196,10 +196,14 @@ function parseCondition(
   });
 }
 
-function parseAction(item: z.infer<typeof ActionHeadsSchema>[number]): RuleAction {
+function parseAction(posted: z.infer<typeof ActionHeadsSchema>[number]): RuleAction {
+  const item = withoutNulls(
+    posted,
+    ACTION_HEAD,
+    posted.action === 'set-attribute' ? ['value'] : [],
+  );
   const fail = (problem: string) => `Invalid parameters for action ${item.action}: ${problem}`;
-  const nullable = item.action === 'set-attribute' ? ['value'] : [];
-  const problem = paramProblems(item, ACTION_HEAD, ACTION_PARAMS[item.action], nullable);
+  const problem = paramProblems(item, ACTION_HEAD, ACTION_PARAMS[item.action]);
   if (problem) throw new BadRequest(fail(problem));
   return parseOr(RuleActionSchema, item, (issue) => fail(describeIssue(issue)));
 }
