@@ -31,6 +31,7 @@ ${extraFlags.map((f) => `  --${f.padEnd(23)}also run the opt-in ${f} scenario`).
   --real-ironic-nodes N    nodes of the real-Ironic run (default 50)
   --profile                profile the API and workers (node --cpu-prof) in every scenario
   --worker-nice N          run the workers at niceness N (1-19), the API first on shared cores
+  --rules N                introspection rules in place during the end-to-end runs (default 0)
   --env KEY=VALUE          service configuration for every run (repeatable)
 scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(24)} ${s.summary}${s.optIn ? ' (opt-in)' : ''}`).join('\n')}
@@ -39,6 +40,12 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(24)} ${s.summary}${s.optIn ? ' (opt-in
 function positiveInt(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+function count(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be 0 or a positive integer`);
   return n;
 }
 
@@ -63,6 +70,7 @@ function parse(argv: string[]): { opts: BenchOptions; chosen: string[] } | null 
       'real-ironic-nodes': { type: 'string', default: '50' },
       profile: { type: 'boolean', default: false },
       'worker-nice': { type: 'string', default: '0' },
+      rules: { type: 'string', default: '0' },
       env: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
       ...Object.fromEntries(
@@ -105,6 +113,7 @@ function parse(argv: string[]): { opts: BenchOptions; chosen: string[] } | null 
       profile: values.profile,
       workerNice: niceness(values['worker-nice']),
       env,
+      rules: count('rules', values.rules),
     },
   };
 }

@@ -45,6 +45,8 @@ export interface BenchOptions {
   workerNice: number;
   /** Service configuration overrides (--env KEY=VALUE). */
   env: Record<string, string>;
+  /** Introspection rules in place during the end-to-end runs, all of them applying. */
+  rules: number;
 }
 
 export interface ScenarioContext {
