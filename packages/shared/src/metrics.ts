@@ -182,7 +182,7 @@ export class Metrics {
 
   readonly ironicSyncs = new Counter({
     name: 'inspector_ironic_sync_total',
-    help: 'Ironic sync passes, by result: ok, or failed when Ironic could not be listed (nothing dropped)',
+    help: 'Ironic sync passes, by result: ok, or failed when Ironic could not be listed or stopped answering mid-pass',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

@@ -8,6 +8,10 @@ const HEADER = 'X-OpenStack-Ironic-Inspector-API-Version';
 
 const cmp = (a: readonly number[], b: readonly number[]) => a[0]! - b[0]! || a[1]! - b[1]!;
 
+/** Whether the version a request negotiated (`ctx.state.apiVersion`) is `min` or later. */
+export const versionAtLeast = (version: readonly number[], min: readonly [number, number]) =>
+  cmp(version, min) >= 0;
+
 /** Parses a requested version; absent or `latest` is the newest. Pure, for tests. */
 export function negotiateVersion(raw: string | undefined): [number, number] {
   const value = raw?.trim();

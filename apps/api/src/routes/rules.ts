@@ -3,6 +3,7 @@ import type Router from '@koa/router';
 import { Conflict, NotFound, parseRule, type Rule } from '@inspector/shared';
 import { readJson } from '../body.ts';
 import type { ApiDeps } from '../deps.ts';
+import { versionAtLeast } from '../middleware/api-version.ts';
 
 /** Upstream's links here are relative, unlike those of statuses. */
 const links = (uuid: string) => [{ href: `/v1/rules/${uuid}`, rel: 'self' }];
@@ -30,8 +31,7 @@ export function rulesRoutes(router: Router, deps: ApiDeps): void {
       throw new Conflict(`Rule with UUID ${rule.uuid} already exists`);
     ctx.state.log.info({ rule: rule.uuid }, 'introspection rule created');
     // Creation answered 200 before API 1.6.
-    const [major, minor] = ctx.state.apiVersion as [number, number];
-    ctx.status = major > 1 || minor >= 6 ? 201 : 200;
+    ctx.status = versionAtLeast(ctx.state.apiVersion, [1, 6]) ? 201 : 200;
     ctx.body = ruleView(rule);
   });
 

@@ -35,18 +35,21 @@ function equals(field: unknown, value: unknown): boolean | null {
 }
 
 /** As upstream's `re.search(value, str(field))`: the field as Python's str() renders it. */
-function search(field: unknown, pattern: RegExp): boolean {
-  return field !== undefined && pattern.test(pythonStr(field));
-}
+const searcher =
+  (pattern: RegExp) =>
+  (field: unknown): boolean =>
+    field !== undefined && pattern.test(pythonStr(field));
 
 /** Upstream's `matches`: `re.match` of the pattern with a `$` appended unless it ends in one. */
 const fullMatch = (value: string) =>
   pythonRegExp(value, (source) => `^(?:${value.endsWith('$') ? source : `${source}$`})`);
 
-function inNet(field: unknown, value: unknown): boolean {
-  const address = typeof field === 'string' ? parseIpAddress(field) : null;
+function inNet(value: unknown): (field: unknown) => boolean {
   const network = typeof value === 'string' ? parseIpNetwork(value) : null;
-  return address !== null && network !== null && inNetwork(address, network);
+  return (field) => {
+    const address = typeof field === 'string' ? parseIpAddress(field) : null;
+    return address !== null && network !== null && inNetwork(address, network);
+  };
 }
 
 const isEmpty = (field: unknown) =>
@@ -56,28 +59,33 @@ const isEmpty = (field: unknown) =>
   (Array.isArray(field) && field.length === 0) ||
   (typeof field === 'object' && Object.keys(field).length === 0);
 
-/** The operator's verdict on one field value, before `invert`. */
-function check(cond: ValueCondition, field: unknown): boolean {
+const never = () => false;
+
+/**
+ * The operator's verdict on one field value, before `invert`. Made once per condition: a
+ * pattern or a network is compiled once, however many values the field reaches.
+ */
+function checker(cond: ValueCondition): (field: unknown) => boolean {
   const { value } = cond;
   switch (cond.op) {
     case 'eq':
-      return equals(field, value) === true;
+      return (field) => equals(field, value) === true;
     case 'ne':
-      return equals(field, value) === false;
+      return (field) => equals(field, value) === false;
     case 'lt':
-      return ordered(field, value, [-1]);
+      return (field) => ordered(field, value, [-1]);
     case 'le':
-      return ordered(field, value, [-1, 0]);
+      return (field) => ordered(field, value, [-1, 0]);
     case 'gt':
-      return ordered(field, value, [1]);
+      return (field) => ordered(field, value, [1]);
     case 'ge':
-      return ordered(field, value, [0, 1]);
+      return (field) => ordered(field, value, [0, 1]);
     case 'in-net':
-      return inNet(field, value);
+      return inNet(value);
     case 'matches':
-      return typeof value === 'string' && search(field, fullMatch(value));
+      return typeof value === 'string' ? searcher(fullMatch(value)) : never;
     case 'contains':
-      return typeof value === 'string' && search(field, pythonRegExp(value));
+      return typeof value === 'string' ? searcher(pythonRegExp(value)) : never;
   }
 }
 
@@ -86,8 +94,8 @@ export function conditionHolds(cond: RuleCondition, data: unknown, node: unknown
   const { source, path } = parseField(cond.field);
   const found = findValues(path, source === 'node' ? node : data);
   const values = found.length === 0 && cond.op === 'is-empty' ? [null] : found;
-  const passes = (field: unknown) =>
-    (cond.op === 'is-empty' ? isEmpty(field) : check(cond, field)) !== cond.invert;
+  const check = cond.op === 'is-empty' ? isEmpty : checker(cond);
+  const passes = (field: unknown) => check(field) !== cond.invert;
   switch (cond.multiple) {
     case 'any':
       return values.some(passes);

@@ -1,4 +1,4 @@
-import { InspectorError } from '../errors.ts';
+import { BadRequest } from '../errors.ts';
 import { isJsonObject } from './json-path.ts';
 
 /** A problem with the template; reported with the template it was found in. */
@@ -83,16 +83,14 @@ function expand(template: string, data: unknown): string {
 /**
  * Python's `template.format(data=data)`, as upstream (1.14+) applies it to an action's `value`:
  * only `{data[key]...}` fields, without conversions or format specs. An invalid template is an
- * InspectorError (400) naming it, since it fails the processing it happens in.
+ * BadRequest (400) naming it, since it fails the processing it happens in.
  */
 export function formatString(template: string, data: unknown): string {
   try {
     return expand(template, data);
   } catch (error) {
     if (!(error instanceof FormatProblem)) throw error;
-    throw new InspectorError(`Invalid formatting of ${template}: ${error.message}`, {
-      status: 400,
-    });
+    throw new BadRequest(`Invalid formatting of ${template}: ${error.message}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { InspectorError } from '../errors.ts';
+import { BadRequest } from '../errors.ts';
 import { z } from 'zod';
 import { JsonPatchOpSchema, type IronicNode, type JsonPatchOp } from '../ironic/types.ts';
 import { conditionHolds } from './conditions.ts';
@@ -30,8 +30,6 @@ type Walk = {
 
 const CAPABILITIES = '/properties/capabilities';
 
-const badRequest = (message: string) => new InspectorError(message, { status: 400 });
-
 const tokens = (pointer: string) =>
   pointer
     .slice(1)
@@ -41,7 +39,7 @@ const tokens = (pointer: string) =>
 function listIndex(list: unknown[], token: string, pointer: string, insert: boolean): number {
   const index = token === '-' && insert ? list.length : /^(0|[1-9]\d*)$/.test(token) ? +token : -1;
   if (index < 0 || index > (insert ? list.length : list.length - 1)) {
-    throw badRequest(`Cannot set ${pointer}: no list index ${token}`);
+    throw new BadRequest(`Cannot set ${pointer}: no list index ${token}`);
   }
   return index;
 }
@@ -133,7 +131,7 @@ const serializeCapabilities = (caps: Map<string, string | null>) =>
 function setCapability(walk: Walk, name: string, value: unknown): void {
   const current = getPointer(walk.node, CAPABILITIES) ?? '';
   if (typeof current !== 'string') {
-    throw badRequest(`Cannot set capability ${name}: properties/capabilities is not a string`);
+    throw new BadRequest(`Cannot set capability ${name}: properties/capabilities is not a string`);
   }
   const caps = parseCapabilities(current);
   if (value === undefined || value === null) caps.delete(name);
@@ -143,7 +141,7 @@ function setCapability(walk: Walk, name: string, value: unknown): void {
 
 function extendAttribute(walk: Walk, path: string, value: unknown, unique: boolean): void {
   const current = getPointer(walk.node, path) ?? [];
-  if (!Array.isArray(current)) throw badRequest(`Cannot extend ${path}: not a list`);
+  if (!Array.isArray(current)) throw new BadRequest(`Cannot extend ${path}: not a list`);
   if (unique && current.some((item) => isDeepStrictEqual(item, value))) return;
   emit(walk, path, [...current, value]);
 }
