@@ -1,11 +1,11 @@
 /**
  * What one Ironic call costs the service in CPU, client side only: the
  * service's IronicClient against the fake Ironic (its own process), next to
- * a bare fetch and a bare node:http keep-alive request for the same URL.
- * Explains the undici share of the worker and API profiles.
+ * bare undici, fetch and node:http keep-alive requests for the same URL.
  */
 import http from 'node:http';
 import { IronicClient } from '@inspector/shared';
+import { Agent } from 'undici';
 import { nodeSpec } from '../../test/fixtures/fake-ironic.ts';
 import { baseEnv, freePort, startNodeEntry } from '../lib/processes.ts';
 import { round } from '../lib/stats.ts';
@@ -31,7 +31,8 @@ async function cpuPerCall(fn: () => Promise<unknown>): Promise<number> {
 
 export const httpClient: Scenario = {
   name: 'http-client',
-  summary: 'CPU per Ironic call, client side: the service IronicClient vs bare fetch vs node:http',
+  summary:
+    'CPU per Ironic call, client side: the service IronicClient vs bare undici, fetch and node:http',
   optIn: true,
   async run(ctx): Promise<ScenarioResult> {
     const port = await freePort();
@@ -41,6 +42,7 @@ export const httpClient: Scenario = {
       args: ['--nodes', '1', '--port', String(port), '--quiet'],
     });
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    const pools = new Agent({ connections: CONCURRENCY });
     try {
       await ironic.waitFor(/fake-ironic listening/);
       const base = `http://127.0.0.1:${port}`;
@@ -53,7 +55,16 @@ export const httpClient: Scenario = {
         retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
       });
       const ways: Record<string, () => Promise<unknown>> = {
-        'IronicClient.getNode (fetch, timeout signal, JSON, zod)': () => client.getNode(uuid),
+        'IronicClient.getNode (undici, timeout, JSON, zod)': () => client.getNode(uuid),
+        'bare undici + JSON.parse': async () => {
+          const res = await pools.request({
+            origin: base,
+            path: `/v1/nodes/${uuid}`,
+            method: 'GET',
+            headers: HEADERS,
+          });
+          return JSON.parse(await res.body.text()) as unknown;
+        },
         'bare fetch + JSON.parse': async () => {
           const res = await fetch(url, { headers: HEADERS });
           return JSON.parse(await res.text()) as unknown;
@@ -99,6 +110,7 @@ export const httpClient: Scenario = {
       };
     } finally {
       agent.destroy();
+      await pools.close();
       await ironic.stop(5_000);
     }
   },

@@ -1,15 +1,13 @@
-import http from 'node:http';
-import https from 'node:https';
+import { EventEmitter } from 'node:events';
+import { Agent } from 'undici';
 
 /**
- * One HTTP exchange over node:http with keep-alive agents. Measured by
- * `npm run bench -- --only http-client`: a third of the client CPU of `fetch`
- * per call, and a node makes about twelve Ironic calls.
+ * One HTTP exchange over undici's keep-alive pools. Measured by
+ * `npm run bench -- --only http-client`: about half the client CPU of
+ * node:http per call, a sixth of `fetch`'s, and a node makes about twelve
+ * Ironic calls.
  */
-const AGENTS = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
-};
+const AGENT = new Agent({ connections: 256 });
 
 export class ExchangeTimeout extends Error {
   override readonly name = 'TimeoutError';
@@ -23,42 +21,32 @@ export interface ExchangeRequest {
   timeoutMs: number;
 }
 
-export function exchange(
+export async function exchange(
   url: URL,
   req: ExchangeRequest,
 ): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-    };
-    const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
-    const headers =
-      req.body === undefined
-        ? req.headers
-        : { ...req.headers, 'Content-Length': String(Buffer.byteLength(req.body)) };
-    const request = (protocol === 'https:' ? https : http).request(
-      url,
-      { method: req.method, headers, agent: AGENTS[protocol] },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          settle(() =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-          ),
-        );
-        res.on('error', (err) => settle(() => reject(err)));
-      },
-    );
-    const timer = setTimeout(() => {
-      settle(() => reject(new ExchangeTimeout(`no answer within ${req.timeoutMs} ms`)));
-      request.destroy();
-    }, req.timeoutMs);
-    request.on('error', (err) => settle(() => reject(err)));
-    request.end(req.body);
-  });
+  // undici also takes an AbortSignal, but listening on one cost as much CPU as the rest of the
+  // call; an emitter it calls `on('abort')` on aborts the same way, headers sent or not.
+  const abort = new EventEmitter();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.emit('abort');
+  }, req.timeoutMs);
+  try {
+    const res = await AGENT.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: req.method as 'GET',
+      headers: req.headers,
+      body: req.body,
+      signal: abort,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  } catch (err) {
+    if (timedOut) throw new ExchangeTimeout(`no answer within ${req.timeoutMs} ms`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }

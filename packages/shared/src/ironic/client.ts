@@ -141,6 +141,25 @@ function ironicFault(text: string): { detail: string; fromIronic: boolean } {
 const NODE_FIELDS = Object.keys(IronicNodeSchema.shape).join(',');
 const PORT_FIELDS = Object.keys(IronicPortSchema.shape).join(',');
 const LIST_PAGE = 1000;
+
+/** One page of a collection, under its own key (`nodes`, `ports`) in Ironic's answer. */
+interface Page<T> {
+  items: T[];
+  next?: string | null;
+}
+
+/**
+ * Answers' schemas are built once, here: zod compiles an object schema on
+ * its first parse, and one built per call paid that on every call.
+ */
+function pageSchema<T>(key: 'nodes' | 'ports', item: z.ZodType<T>): z.ZodType<Page<T>> {
+  return z
+    .object({ [key]: z.array(item), next: z.string().nullish() })
+    .transform((page) => ({ items: page[key] as T[], next: page.next as Page<T>['next'] }));
+}
+const PortPageSchema = pageSchema('ports', IronicPortSchema);
+const NodeUuidPageSchema = pageSchema('nodes', z.looseObject({ uuid: z.string() }));
+const BootDeviceSchema = z.looseObject({ boot_device: z.string().nullish() });
 /** Ironic's node traits API; below it, `/traits` is a 404 that would read as "no such trait". */
 const TRAITS_VERSION = '1.37';
 const RESET_INTERFACES_VERSION = '1.45';
@@ -314,8 +333,7 @@ export class IronicClient {
     return this.#listAll(
       `List ports of node ${nodeUuid}`,
       `/v1/ports?node_uuid=${nodeUuid}&fields=${PORT_FIELDS}`,
-      'ports',
-      IronicPortSchema,
+      PortPageSchema,
     );
   }
 
@@ -324,8 +342,7 @@ export class IronicClient {
     const nodes = await this.#listAll(
       'List nodes',
       '/v1/nodes?fields=uuid',
-      'nodes',
-      z.looseObject({ uuid: z.string() }),
+      NodeUuidPageSchema,
       opts,
     );
     return new Set(nodes.map((n) => n.uuid));
@@ -340,17 +357,15 @@ export class IronicClient {
   async #listAll<T extends { uuid: string }>(
     op: string,
     path: string,
-    key: 'nodes' | 'ports',
-    item: z.ZodType<T>,
+    schema: z.ZodType<Page<T>>,
     opts: CallOptions = {},
   ): Promise<T[]> {
-    const schema = z.object({ [key]: z.array(item), next: z.string().nullish() });
     const items: T[] = [];
     const seen = new Set<string>();
     for (let marker = ''; ;) {
       const url = `${path}&limit=${LIST_PAGE}${marker}`;
       const page = this.#parse(op, schema, await this.#call(op, 'GET', url, undefined, opts));
-      const got = page[key] as T[];
+      const got = page.items;
       items.push(...got);
       if (!page.next || got.length === 0) return items;
       const last = got[got.length - 1]!.uuid;
@@ -436,11 +451,10 @@ export class IronicClient {
 
   async getBootDevice(uuid: string, opts: CallOptions = {}): Promise<string | null> {
     const op = `Get boot device of node ${uuid}`;
-    const schema = z.looseObject({ boot_device: z.string().nullish() });
     const path = `/v1/nodes/${uuid}/management/boot_device`;
     return (
-      this.#parse(op, schema, await this.#call(op, 'GET', path, undefined, opts)).boot_device ??
-      null
+      this.#parse(op, BootDeviceSchema, await this.#call(op, 'GET', path, undefined, opts))
+        .boot_device ?? null
     );
   }
 
