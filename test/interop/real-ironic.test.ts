@@ -54,10 +54,11 @@ describe.skipIf(!ENABLED)(
         startRealIronic({ port: ironicPort, inspectorUrl: fromIronic.url, pollS: POLL_S }).then(
           (i) => (ironic = i),
         ),
-        // Frequent clean-ups, for the Ironic sync's case.
-        startInspector({ IRONIC_URL: toIronic.url, CLEAN_UP_PERIOD_S: '2' }, servicePort).then(
-          (s) => (service = s),
-        ),
+        // Frequent clean-ups, for the Ironic sync's case; discovery for the enrolment's.
+        startInspector(
+          { IRONIC_URL: toIronic.url, CLEAN_UP_PERIOD_S: '2', NODE_NOT_FOUND_HOOK: 'enroll' },
+          servicePort,
+        ).then((s) => (service = s)),
       ]);
       for (const result of started) if (result.status === 'rejected') throw result.reason;
     }, 240_000);
@@ -260,6 +261,30 @@ describe.skipIf(!ENABLED)(
       expect(node.properties).toMatchObject({ ...PROPERTIES, capabilities: 'boot_mode:uefi' });
       expect(node.extra).toMatchObject({ inspected_by: 'rules' });
       expect(node.traits).toEqual(['CUSTOM_INSPECTED']);
+    });
+
+    it('discovery enrols a machine the real Ironic does not know, and processes it', async () => {
+      const m = nodeSpec(707);
+      const reply = await postRamdiskData(service.url, buildRamdiskData(m));
+      expect(reply.status).toBe(200);
+      const uuid = (reply.body as { uuid: string }).uuid;
+      const done = await eventually('the discovered node finished', async () => {
+        const s = await status(uuid);
+        return s?.finished ? s : null;
+      });
+      expect(done).toMatchObject({ state: 'finished', error: null });
+      const node = await ironic.node(uuid);
+      expect(node).toMatchObject({
+        driver: 'fake-hardware',
+        provision_state: 'enroll',
+        driver_info: { ipmi_address: m.bmcAddress },
+        properties: PROPERTIES,
+      });
+      expect((await portsOf(ironic, uuid)).map((p) => p.address)).toEqual([m.macs[0]]);
+      // Known to Ironic now, by its port: a second callback is refused.
+      const again = await postRamdiskData(service.url, buildRamdiskData(m));
+      expect(again.status).toBe(400);
+      expect(JSON.stringify(again.body)).toContain(`Port ${m.macs[0]} already exists`);
     });
   },
 );

@@ -17,6 +17,7 @@ import {
 } from '@inspector/shared';
 import { describeJsonType } from './body.ts';
 import type { ApiDeps } from './deps.ts';
+import { EnrollRefused, enrollNode } from './enroll-node.ts';
 import { enqueueForRun } from './enqueue-for-run.ts';
 
 export interface ContinueReply {
@@ -55,6 +56,7 @@ export async function continueIntrospection(
   deps: ApiDeps,
   body: unknown,
   log: Logger,
+  reqId: string,
 ): Promise<ContinueReply> {
   const data = parseRamdiskBody(body);
   const { logs, ...rest } = data;
@@ -76,7 +78,24 @@ export async function continueIntrospection(
     ],
   };
   const found = pickNode(attrs, await deps.store.candidates(attrs));
-  if (found.kind !== 'found') {
+  let uuid: string;
+  let discovered = false;
+  if (found.kind === 'found') {
+    uuid = found.uuid;
+  } else if (
+    found.kind === 'not_found' &&
+    deps.config.NODE_NOT_FOUND_HOOK === 'enroll' &&
+    // Data the hooks refused would only enrol a node to fail its run at once.
+    !failures.length
+  ) {
+    try {
+      uuid = (await enrollNode(deps, normalized, attrs, reqId, log)).uuid;
+      discovered = true;
+    } catch (err) {
+      if (!(err instanceof EnrollRefused)) throw err;
+      throw new BadRequest(`${FAILURES_HEADER}:\nNode not found hook failed: ${err.message}`);
+    }
+  } else {
     if (failures.length) {
       throw new BadRequest(
         `${FAILURES_HEADER}:\n${[...failures, `Look up error: ${found.message}`].join('\n')}`,
@@ -85,7 +104,6 @@ export async function continueIntrospection(
     throw new NotFound(found.message);
   }
 
-  const uuid = found.uuid;
   const nodeLog = log.child({ node: uuid });
   const record = await deps.store.get(uuid);
   if (!record)
@@ -96,7 +114,7 @@ export async function continueIntrospection(
     new Forbidden(
       `Node ${uuid} is not waiting for ramdisk data: ${transitionMessage(state as State, 'process')}`,
     );
-  if (record.state !== 'waiting') throw notWaiting(record.state);
+  if (record.state !== (discovered ? 'enrolling' : 'waiting')) throw notWaiting(record.state);
 
   const job = { node: uuid, gen: record.gen, reqId: record.req_id };
   const raw = JSON.stringify(rest);
@@ -130,7 +148,11 @@ export async function continueIntrospection(
     record,
   });
   if (!moved.ok) throw notWaiting(moved.state);
-  await enqueueForRun(deps, job, 'processing', () => deps.queues.add('process', job));
+  await enqueueForRun(deps, job, 'processing', async () => {
+    // A discovered node's run starts here: nothing scheduled its timeout before.
+    if (discovered) await deps.queues.scheduleTimeout(job);
+    await deps.queues.add('process', job);
+  });
   nodeLog.info({ gen: record.gen }, 'ramdisk data accepted');
 
   if (!record.new_ipmi_username) return { uuid };

@@ -47,6 +47,7 @@ describe('statusView', () => {
     macs: [],
     req_id: 'req-1',
     new_ipmi_username: null,
+    auto_discovered: false,
   };
 
   it('answers what upstream answers, and nothing of the run kept for the service only', () => {

@@ -16,7 +16,11 @@ describe('loadConfig', () => {
       KEEP_PORTS: 'all',
       POWER_MANAGEMENT: 'ironic',
       ENABLE_SETTING_IPMI_CREDENTIALS: false,
+      ENROLL_NODE_DRIVER: 'fake-hardware',
+      ENROLL_NODE_FIELDS: {},
+      ENABLED_BMC_ADDRESS_VERSION: ['4', '6'],
     });
+    expect(config.NODE_NOT_FOUND_HOOK).toBeUndefined();
   });
 
   it.each([
@@ -30,6 +34,8 @@ describe('loadConfig', () => {
     ['INTROSPECTION_TIMEOUT_S', '-1'],
     ['IRONIC_API_VERSION', '1.6'],
     ['IRONIC_API_VERSION', 'latest'],
+    ['NODE_NOT_FOUND_HOOK', 'create'],
+    ['ENABLED_BMC_ADDRESS_VERSION', '4,5'],
   ])('stops on a bad %s, naming the variable and the value', (name, value) => {
     let error: unknown;
     try {
@@ -48,5 +54,32 @@ describe('loadConfig', () => {
     });
     expect(config.OVERWRITE_EXISTING).toBe(false);
     expect(config.PROCESSING_HOOKS).toEqual(['root_device_hint', 'scheduler']);
+  });
+
+  it.each([
+    ['{"driver_info": {"ipmi_password": "s3cret"', 'expected a JSON object'],
+    ['["s3cret"]', 'expected a JSON object'],
+    ['{"driver": "ipmi", "x": "s3cret"}', 'set the driver with ENROLL_NODE_DRIVER'],
+    ['{"driver_info": "s3cret"}', 'driver_info must be a JSON object'],
+  ])('refuses ENROLL_NODE_FIELDS=%s without showing it: it may hold passwords', (value, why) => {
+    expect(() => loadConfig({ ENROLL_NODE_FIELDS: value })).toThrow(
+      `ENROLL_NODE_FIELDS="<hidden>": ${why}`,
+    );
+    expect(() => loadConfig({ ENROLL_NODE_FIELDS: value })).not.toThrow(/s3cret/);
+  });
+
+  it('takes discovery settings', () => {
+    const config = loadConfig({
+      NODE_NOT_FOUND_HOOK: 'enroll',
+      ENROLL_NODE_DRIVER: 'ipmi',
+      ENROLL_NODE_FIELDS: '{"resource_class": "large", "driver_info": {"ipmi_username": "admin"}}',
+      ENABLED_BMC_ADDRESS_VERSION: '6',
+    });
+    expect(config).toMatchObject({
+      NODE_NOT_FOUND_HOOK: 'enroll',
+      ENROLL_NODE_DRIVER: 'ipmi',
+      ENROLL_NODE_FIELDS: { resource_class: 'large', driver_info: { ipmi_username: 'admin' } },
+      ENABLED_BMC_ADDRESS_VERSION: ['6'],
+    });
   });
 });

@@ -34,6 +34,32 @@ export const HOOK_NAMES = [
 ] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 
+/** Fields a discovered node is created with; `driver` has a setting of its own. */
+const enrollFields = z
+  .string()
+  .default('{}')
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected a JSON object' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .record(z.string(), z.unknown(), { error: 'expected a JSON object' })
+      .refine((f) => !('driver' in f), 'set the driver with ENROLL_NODE_DRIVER')
+      .refine(
+        (f) => f.driver_info === undefined || isPlainObject(f.driver_info),
+        'driver_info must be a JSON object',
+      ),
+  );
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /**
  * The whole configuration, read from the environment once at start-up.
  * Each key is the environment variable's name; the README's table lists them.
@@ -127,6 +153,21 @@ export const ConfigSchema = z.object({
   CREDENTIALS_CHECK_ATTEMPTS: int(10, 1, 1000),
   /** Milliseconds between those tries. Default 3000. */
   CREDENTIALS_CHECK_INTERVAL_MS: int(3_000, 0),
+  /**
+   * What a ramdisk callback that matches no node does: unset, it is refused (400, "Look up
+   * error"); `enroll` creates the node in Ironic and processes it (discovery). Default unset.
+   */
+  NODE_NOT_FOUND_HOOK: z.enum(['enroll']).optional(),
+  /** Ironic driver of discovered nodes. Default fake-hardware, as upstream. */
+  ENROLL_NODE_DRIVER: z.string().min(1).default('fake-hardware'),
+  /**
+   * More fields of discovered nodes, as a JSON object (e.g. {"resource_class":"baremetal",
+   * "driver_info":{"ipmi_username":"admin"}}); the discovered BMC address is added to its
+   * driver_info. Its values may be secrets: it is never logged. Default {}.
+   */
+  ENROLL_NODE_FIELDS: enrollFields,
+  /** Which BMC address of a discovered node becomes its ipmi_address, first found first: 4, 6 or both. Default 4,6. */
+  ENABLED_BMC_ADDRESS_VERSION: csv(['4', '6'], '4,6'),
   /** Log level for pino. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest request body the API reads, in bytes. Default 10485760 (10 MiB, room for base64 logs). */
@@ -220,6 +261,9 @@ const ConfigWithAuth = ConfigSchema.superRefine((c, ctx) => {
   }
 });
 
+/** Settings whose values never reach an error message, whole: they may hold passwords. */
+const SECRET_SETTINGS = new Set(['KEYSTONE_PASSWORD', 'ENROLL_NODE_FIELDS']);
+
 /** Parses the environment; a bad value throws a ConfigError naming each variable. */
 export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
   const known = Object.fromEntries(
@@ -227,8 +271,11 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   );
   const parsed = ConfigWithAuth.safeParse(known);
   // The Redis URL may carry passwords, which never reach a log line.
-  const shown = (key: string) =>
-    key === 'REDIS_URL' && known[key] ? redactRedisUrl(known[key]) : known[key];
+  const shown = (key: string) => {
+    if (!known[key]) return known[key];
+    if (key === 'REDIS_URL') return redactRedisUrl(known[key]);
+    return SECRET_SETTINGS.has(key) ? '<hidden>' : known[key];
+  };
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const [name, ...within] = i.path.map(String);

@@ -28,6 +28,9 @@ export const IRONIC_OPERATIONS = [
   'set_power_state',
   'add_trait',
   'remove_trait',
+  'find_port',
+  'list_nodes',
+  'create_node',
   'other',
 ] as const;
 export type IronicOperation = (typeof IRONIC_OPERATIONS)[number];
@@ -45,6 +48,9 @@ const IRONIC_PATTERNS: [RegExp, IronicOperation][] = [
   [/^Set power state /, 'set_power_state'],
   [/^Add trait /, 'add_trait'],
   [/^Remove trait /, 'remove_trait'],
+  [/^Find port /, 'find_port'],
+  [/^List nodes/, 'list_nodes'],
+  [/^Create node$/, 'create_node'],
 ];
 
 export function ironicOperation(description: string): IronicOperation {

@@ -30,7 +30,7 @@ const BMC_FIELDS = [
 ];
 
 /** The BMC host of a node's driver_info: the first address field set, URLs reduced to their host. */
-export function bmcHost(node: IronicNode): string | null {
+export function bmcHost(node: Pick<IronicNode, 'driver_info'>): string | null {
   for (const field of BMC_FIELDS) {
     const value = node.driver_info?.[field];
     if (typeof value !== 'string' || !value.trim()) continue;

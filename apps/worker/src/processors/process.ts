@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import {
   bmcHost,
+  coerceError,
   ironicNotFound,
   InspectorError,
   RamdiskDataSchema,
@@ -102,6 +103,23 @@ async function setCredentials(
 }
 
 /**
+ * Powers the node off; for a node Ironic has in `enroll` (discovered ones, first of all), a
+ * failure is only logged, as upstream: such a node may not have the power credentials yet.
+ */
+async function powerOffUnlessEnrolling(
+  ctx: WorkerContext,
+  node: IronicNode,
+  log: Logger,
+): Promise<void> {
+  try {
+    await ctx.power.powerOff(knownNode(node));
+  } catch (err) {
+    if ((node.provision_state ?? '').toLowerCase() !== 'enroll') throw err;
+    log.warn({ err: coerceError(err).message }, 'power off failed, ignored for a node in enroll');
+  }
+}
+
+/**
  * Turns a run's stored ramdisk data into Ironic properties and ports. With
  * `powerActions`, also sets requested IPMI credentials and powers the node
  * off; a reapply of stored data touches neither.
@@ -124,7 +142,7 @@ async function processStoredData(
   );
   if (failures.length) throw new InspectorError(failures.join('\n'));
 
-  const document = processedDocument(raw, data);
+  const document = processedDocument(raw, data, record.auto_discovered);
   const rules = await ctx.rules.list();
   // A node update whose answer was lost is computed again from the node as Ironic then holds it.
   let node = await startOverOnLostAnswer(ctx, log, async (attempt) => {
@@ -147,7 +165,7 @@ async function processStoredData(
     await ctx.power.powerOff(knownNode(node));
   } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {
     await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
-    await ctx.power.powerOff(knownNode(node));
+    await powerOffUnlessEnrolling(ctx, node, log);
   }
   const moved = await endRun(ctx, job, 'finish', { record });
   if (moved.ok) log.info('introspection finished');

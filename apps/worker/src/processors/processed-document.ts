@@ -22,8 +22,15 @@ export function inventoryFromFlat(data: ProcessedData) {
   };
 }
 
-/** The processed data as stored and served by GET .../data: raw keys plus what hooks derived. */
-export function processedDocument(raw: Record<string, unknown>, data: ProcessedData) {
+/**
+ * The processed data as stored and served by GET .../data: raw keys plus what hooks derived,
+ * and `auto_discovered` for a node discovery created (as upstream, for rules to tell them apart).
+ */
+export function processedDocument(
+  raw: Record<string, unknown>,
+  data: ProcessedData,
+  autoDiscovered = false,
+) {
   return {
     ...raw,
     inventory: raw.inventory ?? inventoryFromFlat(data),
@@ -36,5 +43,6 @@ export function processedDocument(raw: Record<string, unknown>, data: ProcessedD
     cpus: data.cpus,
     cpu_arch: data.cpu_arch,
     memory_mb: data.memory_mb,
+    ...(autoDiscovered ? { auto_discovered: true } : {}),
   };
 }

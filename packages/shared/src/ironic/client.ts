@@ -160,6 +160,10 @@ function pageSchema<T>(key: 'nodes' | 'ports', item: z.ZodType<T>): z.ZodType<Pa
 const PortPageSchema = pageSchema('ports', IronicPortSchema);
 const NodeUuidPageSchema = pageSchema('nodes', z.looseObject({ uuid: z.string() }));
 const BootDeviceSchema = z.looseObject({ boot_device: z.string().nullish() });
+const NodeDriverInfoPageSchema = pageSchema(
+  'nodes',
+  IronicNodeSchema.pick({ uuid: true, driver_info: true }),
+);
 /** Ironic's node traits API; below it, `/traits` is a 404 that would read as "no such trait". */
 const TRAITS_VERSION = '1.37';
 const RESET_INTERFACES_VERSION = '1.45';
@@ -334,6 +338,39 @@ export class IronicClient {
       `List ports of node ${nodeUuid}`,
       `/v1/ports?node_uuid=${nodeUuid}&fields=${PORT_FIELDS}`,
       PortPageSchema,
+    );
+  }
+
+  /** The port with this MAC address, if Ironic has one. */
+  async findPort(address: string): Promise<IronicPort | null> {
+    const op = `Find port ${address}`;
+    const ports = await this.#listAll(
+      op,
+      `/v1/ports?address=${encodeURIComponent(address)}&fields=${PORT_FIELDS}`,
+      PortPageSchema,
+    );
+    return ports[0] ?? null;
+  }
+
+  /** Every node with its driver_info (passwords masked by Ironic): where its BMC is. */
+  async listNodeDriverInfo(): Promise<Pick<IronicNode, 'uuid' | 'driver_info'>[]> {
+    return this.#listAll(
+      'List nodes with their driver_info',
+      '/v1/nodes?fields=uuid,driver_info',
+      NodeDriverInfoPageSchema,
+    );
+  }
+
+  /**
+   * Creates a node (in `enroll`). Sent once: a node created twice is two nodes, so a lost answer
+   * throws IronicAnswerLost instead of asking again.
+   */
+  async createNode(fields: Record<string, unknown>): Promise<IronicNode> {
+    const op = 'Create node';
+    return this.#parse(
+      op,
+      IronicNodeSchema,
+      await this.#call(op, 'POST', '/v1/nodes', fields, { once: true }),
     );
   }
 

@@ -24,6 +24,8 @@ export function storeKeys(prefix: string) {
     ruleSeq: `${prefix}:rule-seq`,
     /** What the rules asked of Ironic in a processing job, for that job's retries to send again. */
     rulePlan: (jobId: string) => `${prefix}:rule-plan:${jobId}`,
+    /** Held while discovery checks and creates a node with this lookup attribute. */
+    enrollClaim: (attribute: string) => `${prefix}:enroll-claim:${attribute}`,
     bmc: (address: string) => `${prefix}:lookup:bmc:${address}`,
     mac: (mac: string) => `${prefix}:lookup:mac:${mac}`,
   };

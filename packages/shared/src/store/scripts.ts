@@ -16,7 +16,7 @@ end
 /**
  * KEYS: node, index, gen counter, raw, processed, logs, secret, active runs, old lookup keys..., new lookup keys...
  * ARGV: expected gen ('' for none), uuid, now, #old, #new, allowed-from csv, fields (JSON list k,v,...),
- *       secret ('' for none), secret ttl ms
+ *       secret ('' for none), secret ttl ms, first state (starting, or enrolling for a discovered node)
  */
 export const START = `${ALLOWED}
 local cur = redis.call('HGET', KEYS[1], 'gen')
@@ -28,7 +28,7 @@ for i = 9, 8 + nOld do redis.call('SREM', KEYS[i], ARGV[2]) end
 for i = 9 + nOld, 8 + nOld + nNew do redis.call('SADD', KEYS[i], ARGV[2]) end
 local gen = redis.call('INCR', KEYS[3])
 redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
-redis.call('HSET', KEYS[1], 'gen', gen, 'state', 'starting', unpack(cjson.decode(ARGV[7])))
+redis.call('HSET', KEYS[1], 'gen', gen, 'state', ARGV[10], unpack(cjson.decode(ARGV[7])))
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('ZADD', KEYS[8], ARGV[3], ARGV[2])
 if ARGV[8] ~= '' then
@@ -126,4 +126,24 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], now + gap, 'PX', gap)
 redis.call('SET', KEYS[3], now, 'PX', ARGV[3])
 return {0, head}
+`;
+
+/**
+ * All or none: claims every key for ARGV[2] ms under the token ARGV[1]; 0 when any is held.
+ * KEYS: claims.
+ */
+export const CLAIM = `
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end
+return 1
+`;
+
+/** Drops the claims still held under the token ARGV[1]. KEYS: claims. */
+export const RELEASE = `
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+end
+return 1
 `;

@@ -46,6 +46,36 @@ describe('StateStore (real Redis)', () => {
     expect(matches).toEqual([[uuid], [uuid]]);
   });
 
+  it('starts a discovered node enrolling, marked as discovered, ready for its data', async () => {
+    const { gen } = await start({ discovered: true });
+    expect(await store.get(uuid)).toMatchObject({ state: 'enrolling', auto_discovered: true });
+    expect(await store.transition(uuid, gen, 'wait')).toMatchObject({ ok: false });
+    expect(await store.transition(uuid, gen, 'process')).toEqual({ ok: true, from: 'enrolling' });
+    // A run started again by the API is no longer a discovered one.
+    await store.transition(uuid, gen, 'error', { error: 'x' });
+    await start();
+    expect(await store.get(uuid)).toMatchObject({ state: 'starting', auto_discovered: false });
+  });
+
+  it('claims a machine for discovery all or nothing, until released', async () => {
+    const attrs = { bmc_address: [bmc], mac: [mac()] };
+    const release = await store.claimForEnrollment(attrs, 60_000);
+    expect(release).toBeTypeOf('function');
+    // Any one attribute held refuses the whole claim, and takes none of the others.
+    expect(await store.claimForEnrollment({ bmc_address: [bmc2], mac: [mac()] }, 60_000)).toBe(
+      null,
+    );
+    const other = await store.claimForEnrollment({ bmc_address: [bmc2], mac: [] }, 60_000);
+    expect(other).toBeTypeOf('function');
+    await release!();
+    expect(await store.claimForEnrollment(attrs, 60_000)).toBeTypeOf('function');
+    // A claim lapses by itself: a request that died holding it blocks the machine no longer.
+    const lapsing = { bmc_address: [`10.1.${n}.9`], mac: [] };
+    expect(await store.claimForEnrollment(lapsing, 50)).toBeTypeOf('function');
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await store.claimForEnrollment(lapsing, 50)).toBeTypeOf('function');
+  });
+
   it('refuses a stale generation and an illegal event, and says why', async () => {
     const { gen } = await start();
     expect(await store.transition(uuid, gen + 1000, 'wait')).toEqual({

@@ -12,7 +12,16 @@ import {
 } from '../state-machine.ts';
 import type { RedisClient } from '../redis.ts';
 import { storeKeys, type StoreKeys } from './keys.ts';
-import { FORGET, RESERVE_REBOOT, SET_IF_GEN, START, TRANSITION } from './scripts.ts';
+import { randomUUID } from 'node:crypto';
+import {
+  CLAIM,
+  FORGET,
+  RELEASE,
+  RESERVE_REBOOT,
+  SET_IF_GEN,
+  START,
+  TRANSITION,
+} from './scripts.ts';
 
 const jsonList = z
   .string()
@@ -46,6 +55,11 @@ export const NodeRecordSchema = z.object({
     .string()
     .default('')
     .transform((v) => v || null),
+  /** The node was created by discovery (NODE_NOT_FOUND_HOOK=enroll), as rules may ask. */
+  auto_discovered: z
+    .string()
+    .default('')
+    .transform((v) => v === '1'),
 });
 export type NodeRecord = z.infer<typeof NodeRecordSchema>;
 
@@ -67,6 +81,8 @@ export interface StartRequest {
   manageBoot: boolean;
   reqId: string;
   credentials?: { username: string; password: string } | undefined;
+  /** A node discovery has just created: the run starts `enrolling`, its data already in hand. */
+  discovered?: boolean;
 }
 
 export type TransitionResult =
@@ -118,6 +134,8 @@ type ScriptedRedis = RedisClient & {
   inspectorSetIfGen(numKeys: number, ...args: (string | number)[]): Promise<number>;
   inspectorForget(numKeys: number, ...args: (string | number)[]): Promise<number>;
   inspectorReserveReboot(numKeys: number, ...args: (string | number)[]): Promise<[number, string]>;
+  inspectorClaim(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  inspectorRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -139,6 +157,8 @@ export class StateStore {
       r.defineCommand('inspectorSetIfGen', { lua: SET_IF_GEN });
       r.defineCommand('inspectorForget', { lua: FORGET });
       r.defineCommand('inspectorReserveReboot', { lua: RESERVE_REBOOT });
+      r.defineCommand('inspectorClaim', { lua: CLAIM });
+      r.defineCommand('inspectorRelease', { lua: RELEASE });
     }
     this.#redis = r;
   }
@@ -173,9 +193,13 @@ export class StateStore {
     );
   }
 
-  /** Begins a new run: a new generation, state `starting`, the lookup index rewritten. */
+  /**
+   * Begins a new run: a new generation, state `starting` (`enrolling` for a discovered node),
+   * the lookup index rewritten.
+   */
   async start(req: StartRequest, now = Date.now()): Promise<{ gen: number }> {
     const k = this.keys;
+    const firstState: State = req.discovered ? 'enrolling' : 'starting';
     for (let attempt = 0; attempt < 10; attempt++) {
       const old = await this.get(req.uuid);
       const oldLookup = old ? this.#lookupKeys(old.bmc, old.macs) : [];
@@ -199,6 +223,8 @@ export class StateStore {
         req.reqId,
         'new_ipmi_username',
         req.credentials?.username ?? '',
+        'auto_discovered',
+        req.discovered ? '1' : '',
       ];
       const keys = [
         k.node(req.uuid),
@@ -224,12 +250,13 @@ export class StateStore {
         JSON.stringify(fields),
         req.credentials?.password ?? '',
         this.#opts.secretTtlMs,
+        firstState,
       );
       if (status === 'ok') {
         this.#changed({
           event: 'start',
           from: old?.state ?? null,
-          to: 'starting',
+          to: firstState,
           startedAt: now,
           at: now,
         });
@@ -299,6 +326,27 @@ export class StateStore {
     if (keys.length === 0) return [];
     // Sent together: on the store's connection (RedisUse 'store') ioredis pipelines them itself.
     return Promise.all(keys.map((key) => this.#redis.smembers(key)));
+  }
+
+  /**
+   * Claims a machine's lookup attributes for discovery, for at most `ttlMs`: two callbacks of
+   * one unknown machine, on one API process or two, would otherwise both find no port and no
+   * node with its BMC address, and both create it. Null while another request holds any of
+   * them; else the release.
+   */
+  async claimForEnrollment(
+    attrs: LookupAttributes,
+    ttlMs: number,
+  ): Promise<(() => Promise<void>) | null> {
+    const keys = [
+      ...attrs.bmc_address.map((a) => this.keys.enrollClaim(`bmc:${a}`)),
+      ...attrs.mac.map((m) => this.keys.enrollClaim(`mac:${m}`)),
+    ];
+    const token = randomUUID();
+    if ((await this.#redis.inspectorClaim(keys.length, ...keys, token, ttlMs)) !== 1) return null;
+    return async () => {
+      await this.#redis.inspectorRelease(keys.length, ...keys, token);
+    };
   }
 
   async getRaw(uuid: string): Promise<string | null> {

@@ -1,0 +1,165 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { nodeSpec } from '../fixtures/fake-ironic.ts';
+import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
+import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
+
+/**
+ * Discovery (NODE_NOT_FOUND_HOOK=enroll): a ramdisk callback from a machine
+ * Ironic does not know creates its node in the fake Ironic, which is then
+ * processed as any other; a machine Ironic knows by a port or a BMC address
+ * is refused, and so is a second enrolment of one machine.
+ */
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack(
+    {
+      NODE_NOT_FOUND_HOOK: 'enroll',
+      ENROLL_NODE_FIELDS: JSON.stringify({
+        resource_class: 'discovered',
+        driver_info: { ipmi_username: 'admin', ipmi_password: 'enroll-secret' },
+      }),
+    },
+    { nodes: 0 },
+  );
+});
+afterEach(async () => {
+  stack.ironic.faults.clear();
+  expect((await api(stack, 'DELETE', '/v1/rules')).status).toBe(204);
+});
+afterAll(() => stack?.close());
+
+const HEADER = 'The following failures happened during running pre-processing hooks';
+
+/** What machine `index` (unknown to Ironic) posts from its ramdisk. */
+const callback = (index: number) => postRamdiskData(stack.url, buildRamdiskData(nodeSpec(index)));
+
+/** Nodes the fake Ironic has with this BMC address. */
+const nodesWithBmc = (address: string) =>
+  [...stack.ironic.state.nodes.values()].filter((n) => n.driver_info.ipmi_address === address);
+
+describe('discovery', () => {
+  it('enrols a machine Ironic does not know, processes it and powers it off', async () => {
+    const spec = nodeSpec(1);
+    expect(
+      (
+        await api(stack, 'POST', '/v1/rules', {
+          conditions: [{ op: 'eq', field: 'data://auto_discovered', value: true }],
+          actions: [{ action: 'set-attribute', path: '/extra/discovered', value: 'yes' }],
+        })
+      ).status,
+    ).toBe(201);
+
+    const reply = await callback(1);
+    expect(reply.status).toBe(200);
+    const uuid = (reply.body as { uuid: string }).uuid;
+    expect(uuid).not.toBe(spec.uuid);
+
+    const node = stack.ironic.node(uuid)!;
+    expect(node).toMatchObject({
+      driver: 'fake-hardware',
+      resource_class: 'discovered',
+      provision_state: 'enroll',
+      driver_info: {
+        ipmi_address: spec.bmcAddress,
+        ipmi_username: 'admin',
+        ipmi_password: 'enroll-secret',
+      },
+    });
+    expect(await finishedStatus(stack, uuid)).toMatchObject({ state: 'finished', error: null });
+    expect(node.properties).toMatchObject({ cpus: '8', memory_mb: '16384', cpu_arch: 'x86_64' });
+    expect(node.extra).toMatchObject({ discovered: 'yes' });
+    expect(node.power_state).toBe('power off');
+    expect(stack.ironic.portsOf(uuid).map((p) => [p.address, p.pxe_enabled])).toEqual([
+      [spec.macs[0], true],
+    ]);
+    const data = await api(stack, 'GET', `/v1/introspection/${uuid}/data`);
+    expect(data.body).toMatchObject({ auto_discovered: true, ipmi_address: spec.bmcAddress });
+    // The password given in ENROLL_NODE_FIELDS stays out of what the service keeps of the run.
+    const kept = await stack.store.get(uuid);
+    expect(JSON.stringify(kept)).not.toContain('enroll-secret');
+  });
+
+  it('refuses a machine once a port has its MAC: it is known now', async () => {
+    const spec = nodeSpec(2);
+    const first = await callback(2);
+    expect(first.status).toBe(200);
+    const uuid = (first.body as { uuid: string }).uuid;
+    await finishedStatus(stack, uuid);
+    const port = stack.ironic.portsOf(uuid)[0]!;
+
+    const again = await callback(2);
+    expect(again).toEqual({
+      status: 400,
+      body: {
+        error: {
+          message: `${HEADER}:\nNode not found hook failed: Port ${spec.macs[0]} already exists, uuid: ${port.uuid}`,
+        },
+      },
+    });
+    expect(nodesWithBmc(spec.bmcAddress)).toHaveLength(1);
+  });
+
+  it('refuses a machine whose BMC address a node in Ironic has, without ports', async () => {
+    const known = stack.ironic.addNode({ index: 3, macs: [] });
+    const reply = await callback(3);
+    expect(reply.status).toBe(400);
+    expect((reply.body as any).error.message).toBe(
+      `${HEADER}:\nNode not found hook failed: Node ${known.uuid} already has BMC address ${nodeSpec(3).bmcAddress}`,
+    );
+    expect(nodesWithBmc(nodeSpec(3).bmcAddress)).toHaveLength(1);
+  });
+
+  it('enrols a machine once when its callbacks come together', async () => {
+    const spec = nodeSpec(4);
+    const replies = await Promise.all([callback(4), callback(4), callback(4)]);
+    const accepted = replies.filter((r) => r.status === 200);
+    expect(accepted).toHaveLength(1);
+    // The others met the claim on the machine, or found its run already taken.
+    for (const r of replies.filter((r) => r.status !== 200)) {
+      expect([400, 403]).toContain(r.status);
+    }
+    expect(nodesWithBmc(spec.bmcAddress)).toHaveLength(1);
+    const uuid = (accepted[0]!.body as { uuid: string }).uuid;
+    expect(await finishedStatus(stack, uuid)).toMatchObject({ state: 'finished' });
+  });
+
+  it('passes Ironic refusing the node on to the ramdisk, and keeps nothing', async () => {
+    stack.ironic.faults.add({
+      method: 'POST',
+      path: '/v1/nodes',
+      status: 400,
+      message: 'Cannot create node: no such resource class',
+      times: 1,
+    });
+    const reply = await callback(5);
+    expect(reply.status).toBe(400);
+    expect((reply.body as any).error.message).toContain(
+      'Node not found hook failed: Create node failed: HTTP 400: Cannot create node: no such resource class',
+    );
+    expect(nodesWithBmc(nodeSpec(5).bmcAddress)).toHaveLength(0);
+    // Nothing was claimed for good: the ramdisk's next callback enrols the machine.
+    expect((await callback(5)).status).toBe(200);
+  });
+
+  it('answers 503 while Ironic cannot create the node, and enrols it on a later callback', async () => {
+    stack.ironic.faults.add({ method: 'POST', path: '/v1/nodes', status: 503 });
+    const reply = await callback(6);
+    expect(reply.status).toBe(503);
+    expect(nodesWithBmc(nodeSpec(6).bmcAddress)).toHaveLength(0);
+    stack.ironic.faults.clear();
+    const later = await callback(6);
+    expect(later.status).toBe(200);
+    const uuid = (later.body as { uuid: string }).uuid;
+    expect(await finishedStatus(stack, uuid)).toMatchObject({ state: 'finished' });
+  });
+
+  it('enrols nothing for data the hooks refuse', async () => {
+    const reply = await postRamdiskData(
+      stack.url,
+      buildRamdiskData(nodeSpec(7), { error: 'the ramdisk failed' }),
+    );
+    expect(reply.status).toBe(400);
+    expect((reply.body as any).error.message).toContain('the ramdisk failed');
+    expect(nodesWithBmc(nodeSpec(7).bmcAddress)).toHaveLength(0);
+  });
+});
