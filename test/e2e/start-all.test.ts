@@ -47,8 +47,9 @@ describe('npm start', () => {
     );
     await proc.waitFor(/API listening/, START_TIMEOUT_MS);
     await proc.waitFor(/worker started/, START_TIMEOUT_MS);
+    // 'close', not 'exit': the services' last lines may still be in the pipe when npm exits.
     const exited = new Promise<string>((resolve) =>
-      proc!.child.once('exit', (code, signal) => resolve(signal ?? String(code))),
+      proc!.child.once('close', (code, signal) => resolve(signal ?? String(code))),
     );
     // What a terminal does on Ctrl-C: SIGINT to every process of its foreground group, which
     // holds npm and the script it runs (npm forwards the signal to it as well).

@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@inspector/shared';
+import { enrollNode } from '../../apps/api/src/enroll-node.ts';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
@@ -151,6 +153,86 @@ describe('discovery', () => {
     expect(later.status).toBe(200);
     const uuid = (later.body as { uuid: string }).uuid;
     expect(await finishedStatus(stack, uuid)).toMatchObject({ state: 'finished' });
+  });
+
+  it('takes up the node of a discovery whose answer from Ironic was lost, on the next callback', async () => {
+    // Ironic creates the node, then the answer is lost: the ramdisk gets a 503 and retries.
+    stack.ironic.faults.add({
+      method: 'POST',
+      path: '/v1/nodes',
+      status: 502,
+      afterApply: true,
+      times: 1,
+    });
+    const first = await callback(8);
+    expect(first.status).toBe(503);
+    const [orphan] = nodesWithBmc(nodeSpec(8).bmcAddress);
+    expect(orphan?.provision_state).toBe('enroll');
+
+    const retry = await callback(8);
+    expect(retry).toEqual({ status: 200, body: { uuid: orphan!.uuid } });
+    expect(await finishedStatus(stack, orphan!.uuid)).toMatchObject({ state: 'finished' });
+    expect(nodesWithBmc(nodeSpec(8).bmcAddress)).toHaveLength(1);
+  });
+
+  it('processes a run left enrolling when any callback of the machine brings its data', async () => {
+    // A discovery that started the run, then failed before taking the data in (Redis, a crash).
+    const { uuid } = stack.ironic.addNode({ macs: [], provisionState: 'enroll' });
+    const spec = nodeSpec(9);
+    await stack.store.start({
+      uuid,
+      bmc: [spec.bmcAddress],
+      macs: [...spec.macs],
+      manageBoot: true,
+      reqId: 'r',
+      discovered: true,
+    });
+    expect(await callback(9)).toEqual({ status: 200, body: { uuid } });
+    expect(await finishedStatus(stack, uuid)).toMatchObject({ state: 'finished', error: null });
+  });
+
+  it('gives a discovered node only an IP address the machine reports as its BMC', async () => {
+    const spec = nodeSpec(10);
+    const reply = await postRamdiskData(
+      stack.url,
+      buildRamdiskData(spec, { bmcAddress: 'https://bmc.attacker.example:8443/x' }),
+    );
+    expect(reply.status).toBe(200);
+    const node = stack.ironic.node((reply.body as { uuid: string }).uuid)!;
+    expect(node.driver_info).not.toHaveProperty('ipmi_address');
+  });
+
+  it("keeps ENROLL_NODE_FIELDS' values out of what the ramdisk is told", async () => {
+    stack.ironic.faults.add({
+      method: 'POST',
+      path: '/v1/nodes',
+      status: 400,
+      message: "Invalid driver_info: password 'enroll-secret' refused",
+      times: 1,
+    });
+    const reply = await callback(11);
+    expect(reply.status).toBe(400);
+    expect(JSON.stringify(reply.body)).not.toContain('enroll-secret');
+    expect((reply.body as any).error.message).toContain("password '***' refused");
+  });
+
+  it('looks the machine up again once it holds the claim: another callback may have enrolled it', async () => {
+    // As a callback that found nothing just before another one's discovery started its run.
+    const spec = nodeSpec(12);
+    const { uuid } = stack.ironic.addNode({ macs: [], provisionState: 'enroll' });
+    await stack.store.start({
+      uuid,
+      bmc: [spec.bmcAddress],
+      macs: [spec.macs[0]!],
+      manageBoot: true,
+      reqId: 'r',
+      discovered: true,
+    });
+    const deps = { config: stack.config, ironic: stack.worker.ironic, store: stack.store };
+    const attrs = { bmc_address: [spec.bmcAddress], mac: [...spec.macs] };
+    const data = { ipmi_address: spec.bmcAddress, ipmi_v6address: null };
+    expect(await enrollNode(deps, data, attrs, 'r', createLogger('silent', 'test'))).toBe(uuid);
+    expect(nodesWithBmc(spec.bmcAddress)).toHaveLength(0);
   });
 
   it('enrols nothing for data the hooks refuse', async () => {

@@ -79,7 +79,6 @@ export async function continueIntrospection(
   };
   const found = pickNode(attrs, await deps.store.candidates(attrs));
   let uuid: string;
-  let discovered = false;
   if (found.kind === 'found') {
     uuid = found.uuid;
   } else if (
@@ -89,8 +88,7 @@ export async function continueIntrospection(
     !failures.length
   ) {
     try {
-      uuid = (await enrollNode(deps, normalized, attrs, reqId, log)).uuid;
-      discovered = true;
+      uuid = await enrollNode(deps, normalized, attrs, reqId, log);
     } catch (err) {
       if (!(err instanceof EnrollRefused)) throw err;
       throw new BadRequest(`${FAILURES_HEADER}:\nNode not found hook failed: ${err.message}`);
@@ -114,7 +112,10 @@ export async function continueIntrospection(
     new Forbidden(
       `Node ${uuid} is not waiting for ramdisk data: ${transitionMessage(state as State, 'process')}`,
     );
-  if (record.state !== (discovered ? 'enrolling' : 'waiting')) throw notWaiting(record.state);
+  // A discovered node's run waits in `enrolling` for its data, which any callback of the machine
+  // may bring: the one that enrolled it may have failed after starting the run.
+  const enrolling = record.state === 'enrolling';
+  if (record.state !== 'waiting' && !enrolling) throw notWaiting(record.state);
 
   const job = { node: uuid, gen: record.gen, reqId: record.req_id };
   const raw = JSON.stringify(rest);
@@ -150,7 +151,7 @@ export async function continueIntrospection(
   if (!moved.ok) throw notWaiting(moved.state);
   await enqueueForRun(deps, job, 'processing', async () => {
     // A discovered node's run starts here: nothing scheduled its timeout before.
-    if (discovered) await deps.queues.scheduleTimeout(job);
+    if (enrolling) await deps.queues.scheduleTimeout(job);
     await deps.queues.add('process', job);
   });
   nodeLog.info({ gen: record.gen }, 'ramdisk data accepted');

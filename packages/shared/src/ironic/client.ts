@@ -142,6 +142,9 @@ const NODE_FIELDS = Object.keys(IronicNodeSchema.shape).join(',');
 const PORT_FIELDS = Object.keys(IronicPortSchema.shape).join(',');
 const LIST_PAGE = 1000;
 
+/** Connection failures (node's, undici's) that leave a request unsent. */
+const UNSENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT']);
+
 /** One page of a collection, under its own key (`nodes`, `ports`) in Ironic's answer. */
 interface Page<T> {
   items: T[];
@@ -160,10 +163,13 @@ function pageSchema<T>(key: 'nodes' | 'ports', item: z.ZodType<T>): z.ZodType<Pa
 const PortPageSchema = pageSchema('ports', IronicPortSchema);
 const NodeUuidPageSchema = pageSchema('nodes', z.looseObject({ uuid: z.string() }));
 const BootDeviceSchema = z.looseObject({ boot_device: z.string().nullish() });
-const NodeDriverInfoPageSchema = pageSchema(
-  'nodes',
-  IronicNodeSchema.pick({ uuid: true, driver_info: true }),
-);
+const DiscoveryNodeSchema = IronicNodeSchema.pick({
+  uuid: true,
+  provision_state: true,
+  driver_info: true,
+  extra: true,
+});
+const DiscoveryNodePageSchema = pageSchema('nodes', DiscoveryNodeSchema);
 /** Ironic's node traits API; below it, `/traits` is a 404 that would read as "no such trait". */
 const TRAITS_VERSION = '1.37';
 const RESET_INTERFACES_VERSION = '1.45';
@@ -291,8 +297,11 @@ export class IronicClient {
     } catch (thrown) {
       const err = coerceError(thrown);
       this.#opts.onCall?.(operation, 0, (performance.now() - started) / 1000);
-      // Refused at connect: nothing was sent. A reset or a timeout may come after Ironic acted.
-      const source = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'unsent' : 'wire';
+      // Refused at connect, or no connection in time: nothing was sent. A reset or a timeout may
+      // come after Ironic acted.
+      const source = UNSENT_CODES.has((err as NodeJS.ErrnoException).code ?? '')
+        ? 'unsent'
+        : 'wire';
       throw new IronicError(operation, 0, `Ironic unreachable: ${err.message}`, err, source);
     }
   }
@@ -352,12 +361,15 @@ export class IronicClient {
     return ports[0] ?? null;
   }
 
-  /** Every node with its driver_info (passwords masked by Ironic): where its BMC is. */
-  async listNodeDriverInfo(): Promise<Pick<IronicNode, 'uuid' | 'driver_info'>[]> {
+  /**
+   * Every node with what discovery asks of it: its driver_info (passwords masked by Ironic),
+   * where its BMC is, and its extra and provision state, which tell a node discovery created.
+   */
+  async listNodesForDiscovery(): Promise<z.infer<typeof DiscoveryNodeSchema>[]> {
     return this.#listAll(
-      'List nodes with their driver_info',
-      '/v1/nodes?fields=uuid,driver_info',
-      NodeDriverInfoPageSchema,
+      'List nodes for discovery',
+      `/v1/nodes?fields=${Object.keys(DiscoveryNodeSchema.shape).join(',')}`,
+      DiscoveryNodePageSchema,
     );
   }
 

@@ -140,6 +140,15 @@ for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end
 return 1
 `;
 
+/** Extends every claim to ARGV[2] ms if all are still held under the token ARGV[1]; else 0. */
+export const RENEW = `
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) ~= ARGV[1] then return 0 end
+end
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+return 1
+`;
+
 /** Drops the claims still held under the token ARGV[1]. KEYS: claims. */
 export const RELEASE = `
 for i = 1, #KEYS do

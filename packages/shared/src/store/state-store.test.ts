@@ -59,21 +59,29 @@ describe('StateStore (real Redis)', () => {
 
   it('claims a machine for discovery all or nothing, until released', async () => {
     const attrs = { bmc_address: [bmc], mac: [mac()] };
-    const release = await store.claimForEnrollment(attrs, 60_000);
-    expect(release).toBeTypeOf('function');
+    const claim = await store.claimForEnrollment(attrs, 60_000);
+    expect(claim).not.toBeNull();
     // Any one attribute held refuses the whole claim, and takes none of the others.
     expect(await store.claimForEnrollment({ bmc_address: [bmc2], mac: [mac()] }, 60_000)).toBe(
       null,
     );
-    const other = await store.claimForEnrollment({ bmc_address: [bmc2], mac: [] }, 60_000);
-    expect(other).toBeTypeOf('function');
-    await release!();
-    expect(await store.claimForEnrollment(attrs, 60_000)).toBeTypeOf('function');
-    // A claim lapses by itself: a request that died holding it blocks the machine no longer.
-    const lapsing = { bmc_address: [`10.1.${n}.9`], mac: [] };
-    expect(await store.claimForEnrollment(lapsing, 50)).toBeTypeOf('function');
+    expect(await store.claimForEnrollment({ bmc_address: [bmc2], mac: [] }, 60_000)).not.toBeNull();
+    expect(await claim!.renew()).toBe(true);
+    await claim!.release();
+    expect(await store.claimForEnrollment(attrs, 60_000)).not.toBeNull();
+  });
+
+  it('lets a claim lapse, and then no longer renews it', async () => {
+    // A request that died holding a claim blocks the machine no longer than its TTL.
+    const attrs = { bmc_address: [`10.1.${n}.9`], mac: [] };
+    const claim = await store.claimForEnrollment(attrs, 50);
     await new Promise((r) => setTimeout(r, 80));
-    expect(await store.claimForEnrollment(lapsing, 50)).toBeTypeOf('function');
+    const next = await store.claimForEnrollment(attrs, 60_000);
+    expect(next).not.toBeNull();
+    expect(await claim!.renew()).toBe(false);
+    // Releasing a lapsed claim leaves the next holder's in place.
+    await claim!.release();
+    expect(await store.claimForEnrollment(attrs, 60_000)).toBeNull();
   });
 
   it('refuses a stale generation and an illegal event, and says why', async () => {

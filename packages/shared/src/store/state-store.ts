@@ -17,6 +17,7 @@ import {
   CLAIM,
   FORGET,
   RELEASE,
+  RENEW,
   RESERVE_REBOOT,
   SET_IF_GEN,
   START,
@@ -136,7 +137,15 @@ type ScriptedRedis = RedisClient & {
   inspectorReserveReboot(numKeys: number, ...args: (string | number)[]): Promise<[number, string]>;
   inspectorClaim(numKeys: number, ...args: (string | number)[]): Promise<number>;
   inspectorRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  inspectorRenew(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
+
+/** A discovery's hold on a machine's lookup attributes (StateStore.claimForEnrollment). */
+export interface EnrollmentClaim {
+  /** Holds it `ttlMs` more from now; false when it lapsed and another request may hold it. */
+  renew(): Promise<boolean>;
+  release(): Promise<void>;
+}
 
 /**
  * The one source of truth: node runs, their lookup index and their data.
@@ -159,6 +168,7 @@ export class StateStore {
       r.defineCommand('inspectorReserveReboot', { lua: RESERVE_REBOOT });
       r.defineCommand('inspectorClaim', { lua: CLAIM });
       r.defineCommand('inspectorRelease', { lua: RELEASE });
+      r.defineCommand('inspectorRenew', { lua: RENEW });
     }
     this.#redis = r;
   }
@@ -329,23 +339,27 @@ export class StateStore {
   }
 
   /**
-   * Claims a machine's lookup attributes for discovery, for at most `ttlMs`: two callbacks of
+   * Claims a machine's lookup attributes for discovery, for `ttlMs` at a time: two callbacks of
    * one unknown machine, on one API process or two, would otherwise both find no port and no
    * node with its BMC address, and both create it. Null while another request holds any of
-   * them; else the release.
+   * them.
    */
   async claimForEnrollment(
     attrs: LookupAttributes,
     ttlMs: number,
-  ): Promise<(() => Promise<void>) | null> {
+  ): Promise<EnrollmentClaim | null> {
     const keys = [
       ...attrs.bmc_address.map((a) => this.keys.enrollClaim(`bmc:${a}`)),
       ...attrs.mac.map((m) => this.keys.enrollClaim(`mac:${m}`)),
     ];
     const token = randomUUID();
     if ((await this.#redis.inspectorClaim(keys.length, ...keys, token, ttlMs)) !== 1) return null;
-    return async () => {
-      await this.#redis.inspectorRelease(keys.length, ...keys, token);
+    return {
+      renew: async () =>
+        (await this.#redis.inspectorRenew(keys.length, ...keys, token, ttlMs)) === 1,
+      release: async () => {
+        await this.#redis.inspectorRelease(keys.length, ...keys, token);
+      },
     };
   }
 
