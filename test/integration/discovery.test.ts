@@ -35,6 +35,14 @@ const HEADER = 'The following failures happened during running pre-processing ho
 /** What machine `index` (unknown to Ironic) posts from its ramdisk. */
 const callback = (index: number) => postRamdiskData(stack.url, buildRamdiskData(nodeSpec(index)));
 
+/** Ironic refuses the next node creation (400, `message`): what machine `index` is told. */
+async function refusedCreation(index: number, message: string): Promise<string> {
+  stack.ironic.faults.add({ method: 'POST', path: '/v1/nodes', status: 400, message, times: 1 });
+  const reply = await callback(index);
+  expect(reply.status).toBe(400);
+  return (reply.body as { error: { message: string } }).error.message;
+}
+
 /** Nodes the fake Ironic has with this BMC address. */
 const nodesWithBmc = (address: string) =>
   [...stack.ironic.state.nodes.values()].filter((n) => n.driver_info.ipmi_address === address);
@@ -126,16 +134,7 @@ describe('discovery', () => {
   });
 
   it('passes Ironic refusing the node on to the ramdisk, and keeps nothing', async () => {
-    stack.ironic.faults.add({
-      method: 'POST',
-      path: '/v1/nodes',
-      status: 400,
-      message: 'Cannot create node: no such resource class',
-      times: 1,
-    });
-    const reply = await callback(5);
-    expect(reply.status).toBe(400);
-    expect((reply.body as any).error.message).toContain(
+    expect(await refusedCreation(5, 'Cannot create node: no such resource class')).toContain(
       'Node not found hook failed: Create node failed: HTTP 400: Cannot create node: no such resource class',
     );
     expect(nodesWithBmc(nodeSpec(5).bmcAddress)).toHaveLength(0);
@@ -203,17 +202,9 @@ describe('discovery', () => {
   });
 
   it("keeps ENROLL_NODE_FIELDS' values out of what the ramdisk is told", async () => {
-    stack.ironic.faults.add({
-      method: 'POST',
-      path: '/v1/nodes',
-      status: 400,
-      message: "Invalid driver_info: password 'enroll-secret' refused",
-      times: 1,
-    });
-    const reply = await callback(11);
-    expect(reply.status).toBe(400);
-    expect(JSON.stringify(reply.body)).not.toContain('enroll-secret');
-    expect((reply.body as any).error.message).toContain("password '***' refused");
+    const told = await refusedCreation(11, "Invalid driver_info: password 'enroll-secret' refused");
+    expect(told).not.toContain('enroll-secret');
+    expect(told).toContain("password '***' refused");
   });
 
   it('looks the machine up again once it holds the claim: another callback may have enrolled it', async () => {
