@@ -50,7 +50,11 @@ export class RunMovedOn extends Error {
 }
 
 /** Whether `record` is the job's run, in one of `states`. */
-function isRunIn(record: NodeRecord, job: NodeJob, states: readonly State[]): boolean {
+function isRunIn(
+  record: Pick<NodeRecord, 'gen' | 'state'>,
+  job: NodeJob,
+  states: readonly State[],
+): boolean {
   return record.gen === job.gen && states.includes(record.state);
 }
 
@@ -64,9 +68,9 @@ export async function assertRunStillIn(
   job: NodeJob,
   states: readonly State[],
 ): Promise<void> {
-  const record = await ctx.store.get(job.node);
-  if (!record || !isRunIn(record, job, states))
-    throw new RunMovedOn(record?.gen === job.gen ? record.state : '');
+  const run = await ctx.store.runState(job.node);
+  if (!run || !isRunIn(run, job, states))
+    throw new RunMovedOn(run?.gen === job.gen ? run.state : '');
 }
 
 export interface NodeJobScope {

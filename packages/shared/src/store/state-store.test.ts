@@ -84,6 +84,14 @@ describe('StateStore (real Redis)', () => {
     expect(await store.claimForEnrollment(attrs, 60_000)).toBeNull();
   });
 
+  it("reads a run's generation and state alone", async () => {
+    expect(await store.runState(uuid)).toBeNull();
+    const { gen } = await start();
+    expect(await store.runState(uuid)).toEqual({ gen, state: 'starting' });
+    await store.transition(uuid, gen, 'wait');
+    expect(await store.runState(uuid)).toEqual({ gen, state: 'waiting' });
+  });
+
   it('refuses a stale generation and an illegal event, and says why', async () => {
     const { gen } = await start();
     expect(await store.transition(uuid, gen + 1000, 'wait')).toEqual({

@@ -191,6 +191,14 @@ export class StateStore {
     return NodeRecordSchema.parse(hash);
   }
 
+  /** A run's generation and state alone: what a worker checks before each act on the node. */
+  async runState(uuid: string): Promise<{ gen: number; state: State } | null> {
+    const [gen, state] = await this.#redis.hmget(this.keys.node(uuid), 'gen', 'state');
+    const parsed = StateSchema.safeParse(state);
+    if (!gen || !parsed.success) return null;
+    return { gen: Number(gen), state: parsed.data };
+  }
+
   /**
    * Only the fields a status answer shows: status reads are the API's most frequent request,
    * and the lookup lists and the rest of the record would be fetched and parsed for nothing.
