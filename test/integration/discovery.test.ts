@@ -87,6 +87,10 @@ describe('discovery', () => {
     // The password given in ENROLL_NODE_FIELDS stays out of what the service keeps of the run.
     const kept = await stack.store.get(uuid);
     expect(JSON.stringify(kept)).not.toContain('enroll-secret');
+    // Ops see discoveries apart from the runs operators start.
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(/^inspector_introspections_started_total\{kind="discover"\} 1$/m);
+    expect(metrics).not.toContain('enroll-secret');
   });
 
   it('refuses a machine once a port has its MAC: it is known now', async () => {

@@ -164,9 +164,11 @@ describe('Metrics', () => {
     m.storeChange({ event: 'abort_end', from: 'aborting', to: 'error', startedAt: 0, at: 1000 });
     m.storeChange({ event: 'error', from: 'processing', to: 'error', startedAt: 0, at: 1000 });
     m.storeChange({ event: 'reapply', from: 'finished', to: 'reapplying', startedAt: 5, at: 5 });
+    m.storeChange({ event: 'start', from: null, to: 'enrolling', startedAt: 6, at: 6 });
     expect(await sample(m, 'inspector_introspections_started_total', { kind: 'introspect' })).toBe(
       1,
     );
+    expect(await sample(m, 'inspector_introspections_started_total', { kind: 'discover' })).toBe(1);
     expect(await sample(m, 'inspector_introspections_started_total', { kind: 'reapply' })).toBe(1);
     expect(await sample(m, 'inspector_introspections_finished_total')).toBe(1);
     for (const reason of ['timeout', 'aborted', 'error']) {

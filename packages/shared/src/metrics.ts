@@ -122,7 +122,7 @@ export class Metrics {
 
   readonly introspectionsStarted = new Counter({
     name: 'inspector_introspections_started_total',
-    help: 'Runs started (kind=introspect) or reapplied (kind=reapply) by this process',
+    help: 'Runs started (kind=introspect), started for a node discovery created (kind=discover) or reapplied (kind=reapply) by this process',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
@@ -219,7 +219,11 @@ export class Metrics {
 
   /** For the state store's `onChange`: counts runs where their state changes. */
   readonly storeChange = (change: StoreChange): void => {
-    if (change.event === 'start') this.introspectionsStarted.inc({ kind: 'introspect' });
+    if (change.event === 'start') {
+      this.introspectionsStarted.inc({
+        kind: change.to === 'enrolling' ? 'discover' : 'introspect',
+      });
+    }
     if (change.event === 'reapply') this.introspectionsStarted.inc({ kind: 'reapply' });
     const seconds = Math.max(change.at - change.startedAt, 0) / 1000;
     if (change.to === 'finished') {
