@@ -240,3 +240,26 @@ describe('discovery', () => {
     expect(nodesWithBmc(nodeSpec(7).bmcAddress)).toHaveLength(0);
   });
 });
+
+describe('discovery where boot is not managed (CAN_MANAGE_BOOT=false)', () => {
+  let unmanaged: Stack;
+  beforeAll(async () => {
+    unmanaged = await startStack(
+      { NODE_NOT_FOUND_HOOK: 'enroll', CAN_MANAGE_BOOT: 'false' },
+      { nodes: 0 },
+    );
+  });
+  afterAll(() => unmanaged?.close());
+
+  it('enrols and processes the machine, and leaves its power alone', async () => {
+    const reply = await postRamdiskData(unmanaged.url, buildRamdiskData(nodeSpec(20)));
+    expect(reply.status).toBe(200);
+    const uuid = (reply.body as { uuid: string }).uuid;
+    expect(await finishedStatus(unmanaged, uuid)).toMatchObject({ state: 'finished', error: null });
+    // No power or boot-device call: the node stays as Ironic made it.
+    expect(
+      unmanaged.ironic.calls({ node: uuid, pathRe: /\/states\/power|\/management\// }),
+    ).toEqual([]);
+    expect(unmanaged.ironic.calls({ node: uuid, method: 'PATCH' })).toHaveLength(1);
+  });
+});

@@ -176,7 +176,8 @@ export async function enrollNode(
       uuid,
       bmc: attrs.bmc_address,
       macs: attrs.mac,
-      manageBoot: true,
+      // An installation that cannot manage boot does not power off what it discovers either.
+      manageBoot: config.CAN_MANAGE_BOOT,
       reqId,
       discovered: true,
     });
