@@ -263,3 +263,28 @@ describe('discovery where boot is not managed (CAN_MANAGE_BOOT=false)', () => {
     expect(unmanaged.ironic.calls({ node: uuid, method: 'PATCH' })).toHaveLength(1);
   });
 });
+
+describe('discoveries at once (DISCOVERY_CONCURRENCY=1)', () => {
+  let one: Stack;
+  beforeAll(async () => {
+    one = await startStack(
+      { NODE_NOT_FOUND_HOOK: 'enroll', DISCOVERY_CONCURRENCY: '1' },
+      { nodes: 0 },
+    );
+  });
+  afterAll(() => one?.close());
+
+  it('answers 503 past the limit, at once, and the machine is enrolled on a later callback', async () => {
+    // The first discovery holds the only place while Ironic takes its time creating the node.
+    one.ironic.faults.add({ method: 'POST', path: '/v1/nodes', delayMs: 1_000, times: 1 });
+    const post = (index: number) => postRamdiskData(one.url, buildRamdiskData(nodeSpec(index)));
+    const replies = await Promise.all([post(30), post(31)]);
+    const refused = replies.findIndex((r) => r.status === 503);
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 503]);
+    expect(replies[refused]!.body).toEqual({
+      error: { message: 'Too many discoveries in progress (DISCOVERY_CONCURRENCY=1), retry later' },
+    });
+    expect(one.ironic.calls({ method: 'POST', pathname: '/v1/nodes' })).toHaveLength(1);
+    expect((await post(30 + refused)).status).toBe(200);
+  });
+});

@@ -4,6 +4,7 @@ import {
   MAX_INTERFACES,
   NotFound,
   RamdiskDataSchema,
+  ServiceUnavailable,
   describeIssues,
   normalizeMac,
   normalizeRamdiskData,
@@ -87,11 +88,19 @@ export async function continueIntrospection(
     // Data the hooks refused would only enrol a node to fail its run at once.
     !failures.length
   ) {
+    const leave = deps.discoveries.tryEnter();
+    if (!leave) {
+      throw new ServiceUnavailable(
+        `Too many discoveries in progress (DISCOVERY_CONCURRENCY=${deps.discoveries.limit}), retry later`,
+      );
+    }
     try {
       uuid = await enrollNode(deps, normalized, attrs, reqId, log);
     } catch (err) {
       if (!(err instanceof EnrollRefused)) throw err;
       throw new BadRequest(`${FAILURES_HEADER}:\nNode not found hook failed: ${err.message}`);
+    } finally {
+      leave();
     }
   } else {
     if (failures.length) {

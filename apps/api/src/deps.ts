@@ -9,6 +9,7 @@ import {
   type ServiceCore,
 } from '@inspector/shared';
 import { createAuth, type Auth } from './auth/auth.ts';
+import { InFlightLimit } from './in-flight-limit.ts';
 
 /** Everything the API needs, built once at start-up and passed in. */
 export interface ApiDeps extends ServiceCore {
@@ -16,13 +17,22 @@ export interface ApiDeps extends ServiceCore {
   connections: ServiceConnections;
   logger: Logger;
   auth: Auth;
+  /** Discoveries (NODE_NOT_FOUND_HOOK=enroll) in flight in this process. */
+  discoveries: InFlightLimit;
 }
 
 export function createApiDeps(config: Config, logger: Logger): ApiDeps {
   // First: a missing auth setting or unreadable htpasswd file stops start-up before any connection.
   const auth = createAuth(config, logger);
   const connections = openConnections(config, 'api', logger);
-  return { ...createServiceCore(config, connections), config, connections, logger, auth };
+  return {
+    ...createServiceCore(config, connections),
+    config,
+    connections,
+    logger,
+    auth,
+    discoveries: new InFlightLimit(config.DISCOVERY_CONCURRENCY),
+  };
 }
 
 /**

@@ -166,6 +166,12 @@ export const ConfigSchema = z.object({
    * driver_info. Its values may be secrets: it is never logged. Default {}.
    */
   ENROLL_NODE_FIELDS: enrollFields,
+  /**
+   * Discoveries one API process runs at once; a callback of an unknown machine past them gets a
+   * 503 and retries. Each costs Ironic a port lookup per MAC and a listing of every node, and
+   * callbacks are unauthenticated: this bounds what a flood of made-up machines costs. Default 4.
+   */
+  DISCOVERY_CONCURRENCY: int(4, 1, 1000),
   /** Which BMC address of a discovered node becomes its ipmi_address, first found first: 4, 6 or both. Default 4,6. */
   ENABLED_BMC_ADDRESS_VERSION: csv(['4', '6'], '4,6'),
   /** Log level for pino. Default info. */
