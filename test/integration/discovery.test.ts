@@ -241,17 +241,21 @@ describe('discovery', () => {
   });
 });
 
-describe('discovery where boot is not managed (CAN_MANAGE_BOOT=false)', () => {
-  let unmanaged: Stack;
+/** For a describe block: a stack of its own, discovery on, with `env` on top. */
+function discoveryStack(env: Record<string, string>): () => Stack {
+  let own: Stack;
   beforeAll(async () => {
-    unmanaged = await startStack(
-      { NODE_NOT_FOUND_HOOK: 'enroll', CAN_MANAGE_BOOT: 'false' },
-      { nodes: 0 },
-    );
+    own = await startStack({ NODE_NOT_FOUND_HOOK: 'enroll', ...env }, { nodes: 0 });
   });
-  afterAll(() => unmanaged?.close());
+  afterAll(() => own?.close());
+  return () => own;
+}
+
+describe('discovery where boot is not managed (CAN_MANAGE_BOOT=false)', () => {
+  const stackOf = discoveryStack({ CAN_MANAGE_BOOT: 'false' });
 
   it('enrols and processes the machine, and leaves its power alone', async () => {
+    const unmanaged = stackOf();
     const reply = await postRamdiskData(unmanaged.url, buildRamdiskData(nodeSpec(20)));
     expect(reply.status).toBe(200);
     const uuid = (reply.body as { uuid: string }).uuid;
@@ -265,16 +269,10 @@ describe('discovery where boot is not managed (CAN_MANAGE_BOOT=false)', () => {
 });
 
 describe('discoveries at once (DISCOVERY_CONCURRENCY=1)', () => {
-  let one: Stack;
-  beforeAll(async () => {
-    one = await startStack(
-      { NODE_NOT_FOUND_HOOK: 'enroll', DISCOVERY_CONCURRENCY: '1' },
-      { nodes: 0 },
-    );
-  });
-  afterAll(() => one?.close());
+  const stackOf = discoveryStack({ DISCOVERY_CONCURRENCY: '1' });
 
   it('answers 503 past the limit, at once, and the machine is enrolled on a later callback', async () => {
+    const one = stackOf();
     // The first discovery holds the only place while Ironic takes its time creating the node.
     one.ironic.faults.add({ method: 'POST', path: '/v1/nodes', delayMs: 1_000, times: 1 });
     const post = (index: number) => postRamdiskData(one.url, buildRamdiskData(nodeSpec(index)));
