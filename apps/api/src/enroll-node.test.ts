@@ -18,7 +18,14 @@ describe('discoveredBmcAddress', () => {
   });
 
   it('takes only an IP address off the machine: a name or a URL could point anywhere', () => {
-    for (const bogus of ['bmc.example.org', 'https://192.0.2.7/redfish', '127.0.0.1', '::1']) {
+    for (const bogus of [
+      'bmc.example.org',
+      'https://192.0.2.7/redfish',
+      '127.0.0.1',
+      '::1',
+      '0:0::1',
+      '::ffff:127.0.0.1',
+    ]) {
       expect(discoveredBmcAddress({ ipmi_address: bogus, ipmi_v6address: null }, ['4'])).toBeNull();
     }
   });

@@ -3,7 +3,10 @@ import { isIP } from 'node:net';
 import {
   IronicError,
   bmcHost,
+  inNetwork,
   ironicCallBudgetMs,
+  parseIpAddress,
+  parseIpNetwork,
   pickNode,
   type Config,
   type IronicNode,
@@ -23,18 +26,20 @@ export class EnrollRefused extends Error {}
  */
 export const DISCOVERY_MARK = 'inspector_discovery_id';
 
-type DiscoveryNode = Pick<IronicNode, 'uuid' | 'provision_state' | 'driver_info' | 'extra'>;
-
 /** Which machine a callback comes from, as discovery marks its node. */
 export function discoveryId(attrs: LookupAttributes): string {
   const key = JSON.stringify([[...attrs.bmc_address].sort(), [...attrs.mac].sort()]);
   return createHash('sha256').update(key).digest('hex').slice(0, 32);
 }
 
+/** Loopback, however spelled (`::1`, `0:0::1`, `::ffff:127.0.0.1`): never a BMC's address. */
+const LOOPBACK = ['127.0.0.0/8', '::1', '::ffff:127.0.0.0/104'].map((n) => parseIpNetwork(n)!);
+
 /** An IP address a BMC may have: a host name or a URL from the callback would point anywhere. */
 function usableBmcAddress(address: string | null): string | null {
   if (!address || !isIP(address)) return null;
-  return /^127\.|^::1$|^::ffff:127\./i.test(address) ? null : address;
+  const ip = parseIpAddress(address);
+  return ip && LOOPBACK.some((net) => inNetwork(ip, net)) ? null : address;
 }
 
 /**
@@ -70,10 +75,11 @@ export function enrollmentFields(
   };
 }
 
-/** IPv6 written as Ironic or the ramdisk may write it (`2001:DB8:0::7`), one way. */
-function canonicalHost(host: string): string {
-  if (isIP(host) !== 6) return host.toLowerCase();
-  return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+/** Two BMC hosts are one: the same IP address however spelled (`2001:DB8:0::7`), or name. */
+function sameHost(a: string, b: string): boolean {
+  const [ipA, ipB] = [parseIpAddress(a), parseIpAddress(b)];
+  if (ipA && ipB) return ipA.version === ipB.version && ipA.bits === ipB.bits;
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 /** The node among `nodes` whose BMC is at `address`, as its driver_info names it. */
@@ -81,11 +87,10 @@ export function nodeWithBmc(
   nodes: Pick<IronicNode, 'uuid' | 'driver_info'>[],
   address: string,
 ): string | null {
-  const wanted = canonicalHost(address);
   return (
     nodes.find((node) => {
       const host = bmcHost(node);
-      return host !== null && canonicalHost(host) === wanted;
+      return host !== null && sameHost(host, address);
     })?.uuid ?? null
   );
 }
@@ -142,7 +147,7 @@ export async function enrollNode(
       if (port) throw new EnrollRefused(`Port ${mac} already exists, uuid: ${port.uuid}`);
     }
     const id = discoveryId(attrs);
-    const nodes: DiscoveryNode[] = await ironic.listNodesForDiscovery();
+    const nodes = await ironic.listNodesForDiscovery();
     const earlier = nodes.find((n) => n.extra?.[DISCOVERY_MARK] === id);
     let uuid: string;
     if (earlier) {

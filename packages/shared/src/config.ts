@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RedisUrlSchema, redactRedisUrl } from './redis.ts';
+import { isJsonObject } from './rules/json-path.ts';
 
 const bool = (fallback: boolean) =>
   z
@@ -51,14 +52,10 @@ const enrollFields = z
       .record(z.string(), z.unknown(), { error: 'expected a JSON object' })
       .refine((f) => !('driver' in f), 'set the driver with ENROLL_NODE_DRIVER')
       .refine(
-        (f) => f.driver_info === undefined || isPlainObject(f.driver_info),
+        (f) => f.driver_info === undefined || isJsonObject(f.driver_info),
         'driver_info must be a JSON object',
       ),
   );
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /**
  * The whole configuration, read from the environment once at start-up.

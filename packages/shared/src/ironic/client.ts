@@ -169,10 +169,15 @@ const DiscoveryNodeSchema = IronicNodeSchema.pick({
   driver_info: true,
   extra: true,
 });
+/** What discovery reads of every node in Ironic. */
+export type DiscoveryNode = z.infer<typeof DiscoveryNodeSchema>;
+const DISCOVERY_NODE_FIELDS = Object.keys(DiscoveryNodeSchema.shape).join(',');
 const DiscoveryNodePageSchema = pageSchema('nodes', DiscoveryNodeSchema);
 /** Ironic's node traits API; below it, `/traits` is a 404 that would read as "no such trait". */
 const TRAITS_VERSION = '1.37';
 const RESET_INTERFACES_VERSION = '1.45';
+const traitPath = (uuid: string, trait: string) =>
+  `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`;
 
 /** The later of two microversions (`1.46` after `1.9`); `a` when `b` is absent. */
 export function laterVersion(a: string, b?: string): string {
@@ -365,10 +370,10 @@ export class IronicClient {
    * Every node with what discovery asks of it: its driver_info (passwords masked by Ironic),
    * where its BMC is, and its extra and provision state, which tell a node discovery created.
    */
-  async listNodesForDiscovery(): Promise<z.infer<typeof DiscoveryNodeSchema>[]> {
+  async listNodesForDiscovery(): Promise<DiscoveryNode[]> {
     return this.#listAll(
       'List nodes for discovery',
-      `/v1/nodes?fields=${Object.keys(DiscoveryNodeSchema.shape).join(',')}`,
+      `/v1/nodes?fields=${DISCOVERY_NODE_FIELDS}`,
       DiscoveryNodePageSchema,
     );
   }
@@ -471,16 +476,16 @@ export class IronicClient {
   /** Adds a trait (Ironic 1.37); one the node has already is left as it is. */
   async addTrait(uuid: string, trait: string): Promise<void> {
     const op = `Add trait ${trait} to node ${uuid}`;
-    const path = `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`;
-    await this.#call(op, 'PUT', path, undefined, { minVersion: TRAITS_VERSION });
+    await this.#call(op, 'PUT', traitPath(uuid, trait), undefined, { minVersion: TRAITS_VERSION });
   }
 
   /** Removes a trait; one the node does not have is not an error. */
   async removeTrait(uuid: string, trait: string): Promise<void> {
     const op = `Remove trait ${trait} from node ${uuid}`;
     try {
-      const path = `/v1/nodes/${uuid}/traits/${encodeURIComponent(trait)}`;
-      await this.#call(op, 'DELETE', path, undefined, { minVersion: TRAITS_VERSION });
+      await this.#call(op, 'DELETE', traitPath(uuid, trait), undefined, {
+        minVersion: TRAITS_VERSION,
+      });
     } catch (err) {
       if (!isIronicNotFound(err)) throw err;
     }

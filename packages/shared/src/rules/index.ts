@@ -1,4 +1,5 @@
 export * from './json-path.ts';
+export * from './ip.ts';
 export * from './rule-schema.ts';
 export * from './conditions.ts';
 export * from './format.ts';

@@ -1,6 +1,7 @@
 /**
- * IPv4/IPv6 addresses and networks as big integers, for the `in-net` operator. Parsed here
- * rather than with a dependency: only membership of an address in a CIDR is needed.
+ * IPv4/IPv6 addresses and networks as big integers, for the rules' `in-net` operator and for
+ * comparing BMC addresses however they are spelled. Parsed here rather than with a dependency:
+ * only membership of an address in a CIDR is needed.
  */
 export type IpAddress = { version: 4 | 6; bits: bigint };
 export type IpNetwork = IpAddress & { prefix: number };

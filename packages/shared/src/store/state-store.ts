@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { Conflict } from '../errors.ts';
@@ -12,7 +13,6 @@ import {
 } from '../state-machine.ts';
 import type { RedisClient } from '../redis.ts';
 import { storeKeys, type StoreKeys } from './keys.ts';
-import { randomUUID } from 'node:crypto';
 import {
   CLAIM,
   FORGET,
