@@ -6,6 +6,7 @@ import {
 } from '@inspector/shared';
 import { createWorkerContext } from './context.ts';
 import { startWorkerOps } from './ops/worker-ops.ts';
+import { dnsmasqFilterFromConfig } from './pxe-filter/dnsmasq-filter.ts';
 import { scheduleCleanup, startWorkers } from './workers.ts';
 
 async function main(): Promise<void> {
@@ -18,10 +19,16 @@ async function main(): Promise<void> {
     logger.fatal(err.message);
     process.exit(1);
   });
+  // Written before jobs are taken: a node booted meanwhile would find dnsmasq's answer unset.
+  const pxeFilter = config.PXE_FILTER_DRIVER === 'dnsmasq' ? dnsmasqFilterFromConfig(ctx) : null;
+  await pxeFilter?.start().catch((err: Error) => {
+    logger.fatal({ err: err.message }, 'PXE filter could not start');
+    process.exit(1);
+  });
   const workers = startWorkers(ctx, connections.queues);
   ops.watch(workers);
   await scheduleCleanup(ctx);
-  logger.info({ power: ctx.power.name }, 'worker started');
+  logger.info({ power: ctx.power.name, pxeFilter: config.PXE_FILTER_DRIVER }, 'worker started');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -39,6 +46,7 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_GRACE_S * 1000);
     deadline.unref();
     await Promise.allSettled(workers.map((w) => w.close()));
+    await pxeFilter?.stop();
     await ops.close();
     await ctx.queues.close().catch(() => undefined);
     await closeConnections(connections);

@@ -19,8 +19,12 @@ describe('loadConfig', () => {
       ENROLL_NODE_DRIVER: 'fake-hardware',
       ENROLL_NODE_FIELDS: {},
       ENABLED_BMC_ADDRESS_VERSION: ['4', '6'],
+      PXE_FILTER_DRIVER: 'noop',
+      PXE_FILTER_SYNC_PERIOD_S: 15,
+      DNSMASQ_PURGE_HOSTSDIR: true,
     });
     expect(config.NODE_NOT_FOUND_HOOK).toBeUndefined();
+    expect(config.DNSMASQ_HOSTSDIR).toBeUndefined();
   });
 
   it.each([
@@ -36,6 +40,8 @@ describe('loadConfig', () => {
     ['IRONIC_API_VERSION', 'latest'],
     ['NODE_NOT_FOUND_HOOK', 'create'],
     ['ENABLED_BMC_ADDRESS_VERSION', '4,5'],
+    ['PXE_FILTER_DRIVER', 'iptables'],
+    ['PXE_FILTER_SYNC_PERIOD_S', '-5'],
   ])('stops on a bad %s, naming the variable and the value', (name, value) => {
     let error: unknown;
     try {
@@ -80,6 +86,24 @@ describe('loadConfig', () => {
       ENROLL_NODE_DRIVER: 'ipmi',
       ENROLL_NODE_FIELDS: { resource_class: 'large', driver_info: { ipmi_username: 'admin' } },
       ENABLED_BMC_ADDRESS_VERSION: ['6'],
+    });
+  });
+
+  it('needs the hosts directory for the dnsmasq PXE filter', () => {
+    expect(() => loadConfig({ PXE_FILTER_DRIVER: 'dnsmasq' })).toThrow(
+      'DNSMASQ_HOSTSDIR=undefined: required when PXE_FILTER_DRIVER=dnsmasq',
+    );
+    const config = loadConfig({
+      PXE_FILTER_DRIVER: 'dnsmasq',
+      DNSMASQ_HOSTSDIR: '/var/lib/inspector/dhcp-hostsdir',
+      DNSMASQ_PURGE_HOSTSDIR: 'no',
+      PXE_FILTER_SYNC_PERIOD_S: '0',
+    });
+    expect(config).toMatchObject({
+      PXE_FILTER_DRIVER: 'dnsmasq',
+      DNSMASQ_HOSTSDIR: '/var/lib/inspector/dhcp-hostsdir',
+      DNSMASQ_PURGE_HOSTSDIR: false,
+      PXE_FILTER_SYNC_PERIOD_S: 0,
     });
   });
 });

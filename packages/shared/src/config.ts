@@ -171,6 +171,23 @@ export const ConfigSchema = z.object({
   DISCOVERY_CONCURRENCY: int(4, 1, 1000),
   /** Which BMC address of a discovered node becomes its ipmi_address, first found first: 4, 6 or both. Default 4,6. */
   ENABLED_BMC_ADDRESS_VERSION: csv(['4', '6'], '4,6'),
+  /**
+   * PXE filter: `dnsmasq` keeps dnsmasq's --dhcp-hostsdir so that only nodes under introspection
+   * (and, while any is, or with discovery on, unknown machines) get an answer from the
+   * inspection DHCP server; `noop` leaves DHCP to the operator. Set on the worker that runs
+   * beside dnsmasq. Default noop.
+   */
+  PXE_FILTER_DRIVER: z.enum(['noop', 'dnsmasq']).default('noop'),
+  /** Seconds between the PXE filter's full syncs with Ironic's ports; 0 syncs only as runs begin and end. Default 15. */
+  PXE_FILTER_SYNC_PERIOD_S: int(15, 0),
+  /** dnsmasq's --dhcp-hostsdir, the filter's own: one file per MAC. Required when PXE_FILTER_DRIVER=dnsmasq. */
+  DNSMASQ_HOSTSDIR: z.string().min(1).optional(),
+  /** Empty the hosts directory when the filter starts, as upstream: what another process left there is not trusted. Default true. */
+  DNSMASQ_PURGE_HOSTSDIR: bool(true),
+  /** Shell command run once the filter's first sync is written (e.g. `systemctl start dnsmasq`); a failure stops the worker. Default unset. */
+  DNSMASQ_START_COMMAND: z.string().min(1).optional(),
+  /** Shell command run when the worker stops (e.g. `systemctl stop dnsmasq`); a failure is logged. Default unset. */
+  DNSMASQ_STOP_COMMAND: z.string().min(1).optional(),
   /** Log level for pino. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest request body the API reads, in bytes. Default 10485760 (10 MiB, room for base64 logs). */
@@ -257,6 +274,8 @@ const ConfigWithAuth = ConfigSchema.superRefine((c, ctx) => {
       if (!required.has(key)) required.set(key, 'IRONIC_AUTH_STRATEGY=keystone');
     }
   }
+  if (c.PXE_FILTER_DRIVER === 'dnsmasq')
+    required.set('DNSMASQ_HOSTSDIR', 'PXE_FILTER_DRIVER=dnsmasq');
   for (const [key, why] of required) {
     if (c[key] === undefined) {
       ctx.addIssue({ code: 'custom', path: [key], message: `required when ${why}` });

@@ -39,7 +39,7 @@ export type IronicOperation = (typeof IRONIC_OPERATIONS)[number];
 const IRONIC_PATTERNS: [RegExp, IronicOperation][] = [
   [/^Get node /, 'get_node'],
   [/^Validate node /, 'validate_node'],
-  [/^List ports /, 'list_ports'],
+  [/^List ports\b/, 'list_ports'],
   [/^Create port /, 'create_port'],
   [/^Delete port /, 'delete_port'],
   [/^Update node /, 'update_node'],
@@ -190,6 +190,20 @@ export class Metrics {
     name: 'inspector_ironic_sync_total',
     help: 'Ironic sync passes, by result: ok, or failed when Ironic could not be listed or stopped answering mid-pass',
     labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pxeFilterSyncs = new Counter({
+    name: 'inspector_pxe_filter_sync_total',
+    help: 'PXE filter syncs, by result: ok, or failed when Ironic could not be listed or the hosts directory not written',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pxeFilterMacs = new Gauge({
+    name: 'inspector_pxe_filter_macs',
+    help: 'MAC addresses the PXE filter last wrote, by policy: allow (under introspection) or deny',
+    labelNames: ['policy'] as const,
     registers: [this.registry],
   });
 

@@ -162,6 +162,10 @@ function pageSchema<T>(key: 'nodes' | 'ports', item: z.ZodType<T>): z.ZodType<Pa
 }
 const PortPageSchema = pageSchema('ports', IronicPortSchema);
 const NodeUuidPageSchema = pageSchema('nodes', z.looseObject({ uuid: z.string() }));
+const PortAddressPageSchema = pageSchema(
+  'ports',
+  z.looseObject({ uuid: z.string(), address: z.string() }),
+);
 const BootDeviceSchema = z.looseObject({ boot_device: z.string().nullish() });
 const DiscoveryNodeSchema = IronicNodeSchema.pick({
   uuid: true,
@@ -400,6 +404,17 @@ export class IronicClient {
       opts,
     );
     return new Set(nodes.map((n) => n.uuid));
+  }
+
+  /** The MAC address of every port Ironic has, lower case. */
+  async listPortAddresses(opts: CallOptions = {}): Promise<Set<string>> {
+    const ports = await this.#listAll(
+      'List ports',
+      '/v1/ports?fields=uuid,address',
+      PortAddressPageSchema,
+      opts,
+    );
+    return new Set(ports.map((p) => p.address.toLowerCase()));
   }
 
   /**

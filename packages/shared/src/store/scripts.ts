@@ -16,7 +16,8 @@ end
 /**
  * KEYS: node, index, gen counter, raw, processed, logs, secret, active runs, old lookup keys..., new lookup keys...
  * ARGV: expected gen ('' for none), uuid, now, #old, #new, allowed-from csv, fields (JSON list k,v,...),
- *       secret ('' for none), secret ttl ms, first state (starting, or enrolling for a discovered node)
+ *       secret ('' for none), secret ttl ms, first state (starting, or enrolling for a discovered node),
+ *       channel told of runs that begin or end (the PXE filter's)
  */
 export const START = `${ALLOWED}
 local cur = redis.call('HGET', KEYS[1], 'gen')
@@ -35,13 +36,15 @@ if ARGV[8] ~= '' then
   redis.call('HSET', KEYS[7], 'gen', gen, 'password', ARGV[8])
   redis.call('PEXPIRE', KEYS[7], ARGV[9])
 end
+redis.call('PUBLISH', ARGV[11], ARGV[2])
 return {'ok', tostring(gen)}
 `;
 
 /**
  * KEYS: node, secret, raw, processed, logs, active runs, lookup keys...
  * ARGV: gen, allowed-from csv, new state, terminal ('1'|'0'), now, error, keep ms, uuid,
- *       fields to set (JSON list k,v,...), raw data ('' keeps), logs ('' keeps), logs ttl ms
+ *       fields to set (JSON list k,v,...), raw data ('' keeps), logs ('' keeps), logs ttl ms,
+ *       channel told of runs that begin or end (the PXE filter's)
  */
 export const TRANSITION = `${ALLOWED}
 local gen = redis.call('HGET', KEYS[1], 'gen')
@@ -61,6 +64,7 @@ if ARGV[4] == '1' then
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   redis.call('PEXPIRE', KEYS[3], ARGV[7])
   redis.call('PEXPIRE', KEYS[4], ARGV[7])
+  redis.call('PUBLISH', ARGV[13], ARGV[8])
 else
   redis.call('HSET', KEYS[1], 'finished_at', '', 'error', '')
   redis.call('PERSIST', KEYS[1])

@@ -294,6 +294,28 @@ describe('StateStore (real Redis)', () => {
     await dropPrefix(redis, k.index.replace(':nodes', ''));
   });
 
+  it('reads the MACs of runs whose node boots or runs the ramdisk, a reapply aside', async () => {
+    const own = ownStore();
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const run = (node: string, macs: string[]) =>
+      own.start({ uuid: node, bmc: [], macs, manageBoot: true, reqId: 'r' });
+    const ga = (await run(a, ['52:54:00:aa:00:01', '52:54:00:aa:00:02'])).gen;
+    const gb = (await run(b, ['52:54:00:bb:00:01'])).gen;
+    const gc = (await run(c, ['52:54:00:cc:00:01'])).gen;
+    await own.transition(a, ga, 'wait');
+    await own.transition(a, ga, 'process');
+    await own.transition(b, gb, 'error', { error: 'x' });
+    await own.transition(c, gc, 'error', { error: 'x' });
+    await own.transition(c, gc, 'reapply');
+    expect(await own.ramdiskMacs()).toEqual({
+      runs: 1,
+      macs: new Set(['52:54:00:aa:00:01', '52:54:00:aa:00:02']),
+    });
+    await own.transition(a, ga, 'finish');
+    expect(await own.ramdiskMacs()).toEqual({ runs: 0, macs: new Set() });
+    await dropPrefix(redis, own.keys.index.replace(/:nodes$/, ''));
+  });
+
   it('reads the index whole across pages', async () => {
     const local = ownStore();
     const uuids = Array.from({ length: 7 }, () => randomUUID());

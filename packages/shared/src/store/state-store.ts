@@ -269,6 +269,7 @@ export class StateStore {
         req.credentials?.password ?? '',
         this.#opts.secretTtlMs,
         firstState,
+        k.runsChanged,
       );
       if (status === 'ok') {
         this.#changed({
@@ -330,12 +331,33 @@ export class StateStore {
       opts.raw ?? '',
       opts.logs ?? '',
       this.#opts.logsTtlMs ?? 3_600_000,
+      k.runsChanged,
     );
     if (status === 'ok') {
       this.#changed({ event, from: value as State, to, startedAt: record.started_at, at: now });
       return { ok: true, from: value as State };
     }
     return { ok: false, reason: status as 'stale' | 'conflict', state: value };
+  }
+
+  /**
+   * The MACs of the runs whose node boots or runs the ramdisk (every unfinished run but a
+   * reapply's), and how many such runs there are: what the PXE filter lets through.
+   */
+  async ramdiskMacs(): Promise<{ runs: number; macs: Set<string> }> {
+    const uuids = await this.#redis.zrange(this.keys.active, 0, -1);
+    // Sent together: on the store's connection ioredis pipelines them itself.
+    const rows = await Promise.all(
+      uuids.map((uuid) => this.#redis.hmget(this.keys.node(uuid), 'state', 'macs')),
+    );
+    const macs = new Set<string>();
+    let runs = 0;
+    for (const [state, list] of rows) {
+      if (!state || state === 'reapplying' || TERMINAL_STATES.has(state as State)) continue;
+      runs++;
+      for (const mac of jsonList.parse(list ?? undefined)) macs.add(mac);
+    }
+    return { runs, macs };
   }
 
   /** For each lookup attribute value, the nodes whose index holds it. */
