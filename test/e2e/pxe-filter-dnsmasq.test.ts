@@ -1,0 +1,85 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDhcpLab, type DhcpLab } from '../fixtures/dhcp-lab.ts';
+import { nodeSpec, startFakeIronic, type FakeIronic } from '../fixtures/fake-ironic.ts';
+import { startProcessStack, type ProcessStack } from '../helpers/process-stack.ts';
+import { waitUntil } from '../helpers/processes.ts';
+import { api, finishedStatus } from '../helpers/stack.ts';
+
+/**
+ * The dnsmasq PXE filter end to end: the API and a worker with PXE_FILTER_DRIVER=dnsmasq as
+ * processes, and Debian's real dnsmasq answering DHCP in a network namespace from the hosts
+ * directory the worker keeps. A DHCPDISCOVER from the test's own namespace says whether dnsmasq
+ * answers a MAC, as a node's PXE firmware would find out.
+ */
+let ironic: FakeIronic;
+let stack: ProcessStack;
+let lab: DhcpLab;
+let hostsDir: string;
+const UNKNOWN = '52:54:00:ff:ff:01';
+
+beforeAll(async () => {
+  hostsDir = await mkdtemp(path.join(tmpdir(), 'pxe-filter-e2e-'));
+  await chmod(hostsDir, 0o755);
+  lab = await startDhcpLab({ hostsDir });
+  ironic = await startFakeIronic({ nodes: 3 });
+  stack = await startProcessStack(ironic, {
+    // Nodes boot and wait: their ramdisk never calls back, so they stay under introspection.
+    ramdisk: () => null,
+    env: {
+      PXE_FILTER_DRIVER: 'dnsmasq',
+      DNSMASQ_HOSTSDIR: hostsDir,
+      WORKER_HTTP_PORT: '0',
+    },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await ironic?.close();
+  await lab?.stop();
+  await rm(hostsDir, { recursive: true, force: true });
+});
+
+/** Whether dnsmasq answers `mac`, once it says `want` (inotify is asynchronous). */
+async function answers(mac: string, want: boolean): Promise<boolean> {
+  try {
+    await waitUntil(
+      `dnsmasq to ${want ? 'answer' : 'ignore'} ${mac}`,
+      async () => (await lab.probe(mac, 700)) === want,
+      15_000,
+      0,
+    );
+    return want;
+  } catch {
+    return !want;
+  }
+}
+
+describe('the dnsmasq PXE filter against the real dnsmasq', () => {
+  it('lets only nodes under introspection boot, and unknown machines while one is', async () => {
+    const [a, b] = [nodeSpec(0), nodeSpec(1)];
+    // Idle: nodes Ironic knows and unknown machines alike get no answer.
+    expect(await answers(a.macs[0]!, false)).toBe(false);
+    expect(await answers(b.macs[0]!, false)).toBe(false);
+    expect(await answers(UNKNOWN, false)).toBe(false);
+
+    expect((await api(stack, 'POST', `/v1/introspection/${a.uuid}`)).status).toBe(202);
+    await waitUntil(
+      'node 0 waiting',
+      async () => (await api(stack, 'GET', `/v1/introspection/${a.uuid}`)).body.state === 'waiting',
+    );
+    expect(await answers(a.macs[0]!, true)).toBe(true);
+    expect(await answers(a.macs[1]!, true)).toBe(true);
+    expect(await answers(UNKNOWN, true)).toBe(true);
+    // A deployed node on the same network still boots from its disk.
+    expect(await answers(b.macs[0]!, false)).toBe(false);
+
+    expect((await api(stack, 'POST', `/v1/introspection/${a.uuid}/abort`)).status).toBe(202);
+    expect(await finishedStatus(stack, a.uuid)).toMatchObject({ state: 'error' });
+    expect(await answers(a.macs[0]!, false)).toBe(false);
+    expect(await answers(UNKNOWN, false)).toBe(false);
+  });
+});
