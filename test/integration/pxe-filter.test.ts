@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, type RedisClient } from '@inspector/shared';
+import { createLogger } from '@inspector/shared';
 import {
   DnsmasqFilter,
   type DnsmasqFilterOptions,
@@ -10,9 +10,9 @@ import {
 import { UNKNOWN_HOSTS_FILE } from '../../apps/worker/src/pxe-filter/dnsmasq-plan.ts';
 import { HostsDir } from '../../apps/worker/src/pxe-filter/hosts-dir.ts';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
+import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { sample } from '../helpers/metrics.ts';
 import { waitUntil } from '../helpers/processes.ts';
-import { newRedis } from '../helpers/redis.ts';
 import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts';
 
 /**
@@ -51,12 +51,10 @@ async function startFilter(
     store: stack.worker.store,
     ironic: stack.worker.ironic,
     hostsDir: new HostsDir(dir),
-    subscriber: newRedis() as RedisClient,
-    channel: stack.worker.store.keys.runsChanged,
     logger: createLogger('silent', 'test'),
     metrics: stack.worker.metrics,
     // Only runs beginning and ending sync it, unless a test asks: what it writes is their doing.
-    periodMs: 0,
+    periodMs: 3_600_000,
     discovery: false,
     purge: true,
     ...opts,
@@ -83,15 +81,6 @@ function idle(unknown = ALL_UNKNOWN_DENIED): Record<string, string> {
   const files: Record<string, string> = { [UNKNOWN_HOSTS_FILE]: unknown };
   for (let i = 0; i < 4; i++) for (const mac of nodeSpec(i).macs) files[mac] = denied(mac);
   return files;
-}
-
-/** Records what the filter writes, in order. */
-class RecordingHostsDir extends HostsDir {
-  readonly writes: string[] = [];
-  override async write(name: string, policy: 'allow' | 'deny'): Promise<void> {
-    this.writes.push(`${name} ${policy}`);
-    await super.write(name, policy);
-  }
 }
 
 const eventually = (dir: string, want: Record<string, string>) =>
@@ -135,15 +124,18 @@ describe('dnsmasq PXE filter', () => {
   });
 
   it('denies again the MACs of a node whose introspection finished', async () => {
-    const hostsDir = new RecordingHostsDir(await newDir());
-    const { dir } = await startFilter({ dir: hostsDir.dir, hostsDir });
+    const { dir } = await startFilter();
     const spec = nodeSpec(2);
+    silent.add(spec.uuid);
     expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    const during = idle(ALL_UNKNOWN_ALLOWED);
+    for (const mac of spec.macs) during[mac] = allowed(mac);
+    await eventually(dir, during);
+    // The ramdisk calls back: the node is processed, powered off and finished.
+    const reply = await postRamdiskData(stack.url, buildRamdiskData(spec, {}));
+    expect(reply.status).toBe(200);
     expect(await finishedStatus(stack, spec.uuid)).toMatchObject({ state: 'finished' });
     await eventually(dir, idle());
-    // Let through on its way to finished, denied at the end.
-    expect(hostsDir.writes).toContain(`${spec.macs[0]} allow`);
-    expect(hostsDir.writes.at(-1)).toMatch(/ deny$/);
   });
 
   it('with discovery on, lets unknown hosts through while idle', async () => {
@@ -202,6 +194,67 @@ describe('dnsmasq PXE filter', () => {
     await finishedStatus(stack, spec.uuid);
   });
 
+  it('fails closed while Ironic does not answer: only introspected MACs, no unknown hosts', async () => {
+    const spec = nodeSpec(3);
+    silent.add(spec.uuid);
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    const fault = stack.ironic.faults.add({ method: 'GET', path: '/v1/ports', status: 503 });
+    try {
+      const { dir } = await startFilter({ discovery: true });
+      expect(await hosts(dir)).toEqual({
+        [UNKNOWN_HOSTS_FILE]: ALL_UNKNOWN_DENIED,
+        [spec.macs[0]!]: allowed(spec.macs[0]!),
+        [spec.macs[1]!]: allowed(spec.macs[1]!),
+      });
+    } finally {
+      fault.remove();
+      expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
+      await finishedStatus(stack, spec.uuid);
+    }
+  });
+
+  it('catches a run that begins while its first sync reads the store', async () => {
+    const spec = nodeSpec(1);
+    silent.add(spec.uuid);
+    const store = stack.worker.store;
+    let first = true;
+    const { dir } = await startFilter({
+      store: {
+        runsVersion: () => store.runsVersion(),
+        async ramdiskMacs() {
+          const held = await store.ramdiskMacs();
+          if (first) {
+            first = false;
+            // The run begins after the filter read the store, before it wrote the files.
+            expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+          }
+          return held;
+        },
+      },
+    });
+    const during = idle(ALL_UNKNOWN_ALLOWED);
+    for (const mac of spec.macs) during[mac] = allowed(mac);
+    await eventually(dir, during);
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
+    await finishedStatus(stack, spec.uuid);
+    await eventually(dir, idle());
+  });
+
+  it('writes files dnsmasq can read whatever the umask', async () => {
+    const umask = process.umask(0o077);
+    try {
+      const { dir } = await startFilter();
+      const modes = await Promise.all(
+        Object.keys(await hosts(dir)).map(
+          async (n) => (await stat(path.join(dir, n))).mode & 0o777,
+        ),
+      );
+      expect(new Set(modes)).toEqual(new Set([0o644]));
+    } finally {
+      process.umask(umask);
+    }
+  });
+
   it('runs the start command once the first sync is written, and the stop command at stop', async () => {
     const dir = await newDir();
     const marks = await newDir();
@@ -217,7 +270,7 @@ describe('dnsmasq PXE filter', () => {
 
   it('refuses to start when the start command fails or the directory cannot be written', async () => {
     await expect(startFilter({ startCommand: 'echo no dnsmasq here >&2; exit 3' })).rejects.toThrow(
-      'dnsmasq start command failed (3): no dnsmasq here',
+      'dnsmasq start command failed (exit 3): no dnsmasq here',
     );
     await expect(startFilter({ dir: path.join(tmpdir(), 'no-such-hostsdir-x') })).rejects.toThrow(
       /ENOENT/,
@@ -225,20 +278,20 @@ describe('dnsmasq PXE filter', () => {
   });
 });
 
-describe('the channel runs are told on', () => {
-  it('names the node of each run that begins or ends', async () => {
-    const sub = newRedis();
-    const told: string[] = [];
-    await sub.subscribe(stack.worker.store.keys.runsChanged);
-    sub.on('message', (_channel, uuid: string) => told.push(uuid));
-    try {
-      const spec = nodeSpec(0);
-      expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
-      await finishedStatus(stack, spec.uuid);
-      await waitUntil('two messages', async () => told.length >= 2, 5000, 20);
-      expect(told).toEqual([spec.uuid, spec.uuid]);
-    } finally {
-      await sub.quit();
-    }
+describe("the store's count of runs begun or ended", () => {
+  it('moves as a run begins and as it ends, not in between', async () => {
+    const store = stack.worker.store;
+    const spec = nodeSpec(0);
+    silent.add(spec.uuid);
+    const before = Number(await store.runsVersion());
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    await waitUntil(
+      'node 0 waiting',
+      async () => (await store.runState(spec.uuid))?.state === 'waiting',
+    );
+    expect(Number(await store.runsVersion())).toBe(before + 1);
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
+    await finishedStatus(stack, spec.uuid);
+    expect(Number(await store.runsVersion())).toBe(before + 2);
   });
 });

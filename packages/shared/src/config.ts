@@ -178,8 +178,8 @@ export const ConfigSchema = z.object({
    * beside dnsmasq. Default noop.
    */
   PXE_FILTER_DRIVER: z.enum(['noop', 'dnsmasq']).default('noop'),
-  /** Seconds between the PXE filter's full syncs with Ironic's ports; 0 syncs only as runs begin and end. Default 15. */
-  PXE_FILTER_SYNC_PERIOD_S: int(15, 0),
+  /** Seconds between the PXE filter's listings of Ironic's ports; 0 lists them on every sync, as runs begin and end. Default 15. */
+  PXE_FILTER_SYNC_PERIOD_S: int(15, 0, 86_400),
   /** dnsmasq's --dhcp-hostsdir, the filter's own: one file per MAC. Required when PXE_FILTER_DRIVER=dnsmasq. */
   DNSMASQ_HOSTSDIR: z.string().min(1).optional(),
   /** Empty the hosts directory when the filter starts, as upstream: what another process left there is not trusted. Default true. */

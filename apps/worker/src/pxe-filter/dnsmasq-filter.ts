@@ -2,11 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
   coerceError,
-  createRedisClient,
   type IronicClient,
   type Logger,
   type Metrics,
-  type RedisClient,
   type StateStore,
 } from '@inspector/shared';
 import { UNKNOWN_HOSTS_FILE, planHostsDir, type Policy } from './dnsmasq-plan.ts';
@@ -15,18 +13,17 @@ import type { WorkerContext } from '../context.ts';
 
 const run = promisify(execFile);
 /** Longest a start or stop command may take: a service manager answers in seconds. */
-const COMMAND_TIMEOUT_MS = 60_000;
+const COMMAND_TIMEOUT_MS = 20_000;
+/** How often the store's count of runs begun or ended is read: the delay before a run's MACs are written. */
+const POLL_MS = 250;
 
 export interface DnsmasqFilterOptions {
-  store: Pick<StateStore, 'ramdiskMacs'>;
+  store: Pick<StateStore, 'ramdiskMacs' | 'runsVersion'>;
   ironic: Pick<IronicClient, 'listPortAddresses'>;
   hostsDir: HostsDir;
-  /** A connection of its own, put in subscriber mode, and the channel runs are told on. */
-  subscriber: RedisClient;
-  channel: string;
   logger: Logger;
   metrics: Pick<Metrics, 'pxeFilterSyncs' | 'pxeFilterMacs'>;
-  /** Between full syncs (Ironic's ports listed again); 0: none but the first. */
+  /** Between full syncs (Ironic's ports listed again); 0: every sync is a full one. */
   periodMs: number;
   /** Discovery is on: a machine Ironic does not know may always boot the ramdisk. */
   discovery: boolean;
@@ -38,19 +35,25 @@ export interface DnsmasqFilterOptions {
 type SyncKind = 'full' | 'runs';
 
 /**
- * Upstream's dnsmasq PXE filter. A run that begins or ends is told on a Redis channel, and the
- * filter writes its MACs' files at once from what the store holds; Ironic's ports are listed
- * again only every period, as listing them all is the costly part. Syncs never overlap: those
- * asked for meanwhile become one more.
+ * Upstream's dnsmasq PXE filter. The store counts runs that begin or end; as the count moves
+ * the filter writes the files that change from what the store holds, and Ironic's ports are
+ * listed again only every period, listing them all being the costly part. A count in Redis,
+ * unlike a pub/sub message, is neither lost across a reconnection nor refused by an ACL without
+ * channels. The filter is the directory's only writer, so what it holds is kept in memory and
+ * read again on full syncs alone. Syncs never overlap: those asked for meanwhile become one more.
  */
 export class DnsmasqFilter {
   readonly #opts: DnsmasqFilterOptions;
   readonly #log: Logger;
   /** Ironic's port MACs at the last listing that answered; null before any did. */
   #ironicMacs: Set<string> | null = null;
+  /** The directory's files as last read or written; null when it must be read again. */
+  #files: Map<string, Policy | null> | null = null;
+  #version: string | null = null;
   #running: Promise<void> | null = null;
   #pending: SyncKind | null = null;
-  #timer: NodeJS.Timeout | undefined;
+  #polling = false;
+  #timers: NodeJS.Timeout[] = [];
   #stopped = false;
 
   constructor(opts: DnsmasqFilterOptions) {
@@ -61,52 +64,62 @@ export class DnsmasqFilter {
   /**
    * Purges the directory, writes the first sync, then starts dnsmasq (its start command): a
    * dnsmasq started first would answer every MAC meanwhile. Throws when the directory cannot be
-   * written or the start command fails; Ironic not answering only leaves its MACs to the next
-   * full sync.
+   * written or the start command fails; Ironic not answering only leaves the filter closed to
+   * machines it does not know until a full sync lists Ironic's ports.
    */
   async start(): Promise<void> {
-    const { hostsDir, subscriber, channel } = this.#opts;
+    const { hostsDir, periodMs } = this.#opts;
     if (this.#opts.purge) {
       const removed = await hostsDir.purge();
       this.#log.info({ dir: hostsDir.dir, removed }, 'hosts directory purged');
     }
+    // Read before the first sync reads the store: a run that begins meanwhile moves it again.
+    this.#version = await this.#opts.store.runsVersion();
     await this.#syncOnce('full', true);
     if (this.#opts.startCommand) await this.#command('start', this.#opts.startCommand);
-    subscriber.on('message', (ch: string) => {
-      if (ch === channel) void this.sync('runs');
-    });
-    // A reconnection may have missed messages: a full sync catches up.
-    subscriber.on('ready', () => void this.sync('full'));
-    await subscriber.subscribe(channel);
-    if (this.#opts.periodMs > 0) {
-      this.#timer = setInterval(() => void this.sync('full'), this.#opts.periodMs);
-    }
+    this.#timers.push(setInterval(() => void this.#poll(), POLL_MS));
+    if (periodMs > 0) this.#timers.push(setInterval(() => void this.sync('full'), periodMs));
     this.#log.info({ dir: hostsDir.dir }, 'dnsmasq PXE filter started');
   }
 
   /** Asks for a sync; resolves once none is left to do. */
   sync(kind: SyncKind): Promise<void> {
     if (this.#stopped) return Promise.resolve();
-    if (this.#running) {
-      if (this.#pending !== 'full') this.#pending = kind;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      for (let next: SyncKind | null = kind; next && !this.#stopped; next = this.#pending) {
-        this.#pending = null;
-        await this.#syncOnce(next, false);
-      }
-    })().finally(() => {
-      this.#running = null;
-    });
+    if (this.#pending !== 'full') this.#pending = kind;
+    this.#running ??= this.#drain();
     return this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending && !this.#stopped) {
+      const kind = this.#pending;
+      this.#pending = null;
+      await this.#syncOnce(kind, false);
+    }
+    // Cleared in the same turn as the last check of #pending: a sync asked for after it starts anew.
+    this.#running = null;
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#polling || this.#stopped) return;
+    this.#polling = true;
+    try {
+      const version = await this.#opts.store.runsVersion();
+      if (version !== this.#version) {
+        this.#version = version;
+        void this.sync(this.#opts.periodMs > 0 ? 'runs' : 'full');
+      }
+    } catch (err) {
+      this.#log.debug({ err: coerceError(err).message }, 'PXE filter: runs not read');
+    } finally {
+      this.#polling = false;
+    }
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    for (const timer of this.#timers) clearInterval(timer);
     await this.#running;
-    await this.#opts.subscriber.quit().catch(() => undefined);
     if (this.#opts.stopCommand) {
       await this.#command('stop', this.#opts.stopCommand).catch((err: Error) =>
         this.#log.error({ err: err.message }, 'dnsmasq stop command failed'),
@@ -132,21 +145,27 @@ export class DnsmasqFilter {
     }
     try {
       const { runs, macs } = await store.ramdiskMacs();
-      const current = await hostsDir.read();
+      if (kind === 'full' || !this.#files) this.#files = await hostsDir.read();
+      const files = this.#files;
       const changes = planHostsDir({
         introspected: macs,
         ironic: this.#ironicMacs,
         unknownAllowed: discovery || runs > 0,
-        current,
+        current: files,
       });
-      for (const [name, policy] of changes) await hostsDir.write(name, policy);
-      this.#count(new Map([...current, ...changes]));
+      for (const [name, policy] of changes) {
+        await hostsDir.write(name, policy);
+        files.set(name, policy);
+      }
+      this.#count(files);
       metrics.pxeFilterSyncs.inc({ result: ironicFailed ? 'failed' : 'ok' });
       this.#log.debug(
         { kind, runs, written: changes.size, ms: Math.round(performance.now() - started) },
         'PXE filter synced',
       );
     } catch (err) {
+      // A write that failed half way leaves the directory unknown: read it again next time.
+      this.#files = null;
       metrics.pxeFilterSyncs.inc({ result: 'failed' });
       if (fatal) throw err;
       this.#log.error({ err: coerceError(err).message }, 'PXE filter sync failed');
@@ -168,11 +187,12 @@ export class DnsmasqFilter {
       await run('/bin/sh', ['-c', command], { timeout: COMMAND_TIMEOUT_MS });
       this.#log.info({ command }, `dnsmasq ${what} command run`);
     } catch (err) {
-      const e = err as Error & { stderr?: string; code?: unknown };
+      const e = err as Error & { stderr?: string; code?: unknown; killed?: boolean };
+      const how = e.killed
+        ? `timed out after ${COMMAND_TIMEOUT_MS / 1000} s`
+        : `exit ${String(e.code)}`;
       const detail = e.stderr?.trim() || e.message;
-      throw new Error(`dnsmasq ${what} command failed (${String(e.code)}): ${detail}`, {
-        cause: err,
-      });
+      throw new Error(`dnsmasq ${what} command failed (${how}): ${detail}`, { cause: err });
     }
   }
 }
@@ -180,17 +200,11 @@ export class DnsmasqFilter {
 /** The filter PXE_FILTER_DRIVER=dnsmasq asks for, on a Redis connection of its own. */
 export function dnsmasqFilterFromConfig(ctx: WorkerContext): DnsmasqFilter {
   const { config, logger } = ctx;
-  const subscriber = createRedisClient(config.REDIS_URL, 'worker', 'inspector-worker-pxe-filter');
-  subscriber.on('error', (err: Error) =>
-    logger.warn({ err: err.message }, 'redis connection error (PXE filter)'),
-  );
   return new DnsmasqFilter({
     store: ctx.store,
     ironic: ctx.ironic,
     // Required with this driver: the config refuses to load without it.
     hostsDir: new HostsDir(config.DNSMASQ_HOSTSDIR!),
-    subscriber,
-    channel: ctx.store.keys.runsChanged,
     logger,
     metrics: ctx.metrics,
     periodMs: config.PXE_FILTER_SYNC_PERIOD_S * 1000,

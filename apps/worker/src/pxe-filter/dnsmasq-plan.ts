@@ -33,7 +33,8 @@ export interface FilterInputs {
   ironic: ReadonlySet<string> | null;
   /**
    * Whether a machine Ironic does not know may boot the ramdisk: while any node is being
-   * introspected (it may have no port in Ironic yet) or with discovery on.
+   * introspected (it may have no port in Ironic yet) or with discovery on. Never before Ironic's
+   * list is known: every node Ironic has would be such a machine.
    */
   unknownAllowed: boolean;
   /** What the hosts directory holds now, by file name (null: text the filter did not write). */
@@ -44,21 +45,17 @@ export interface FilterInputs {
  * The files to write, by name, with their policy: only those whose policy changes. Ironic's
  * MACs not under introspection are denied, so that a deployed or idle node never boots the
  * inspection ramdisk. A MAC Ironic no longer has is treated as an unknown machine. Without
- * Ironic's list a denied MAC stays denied, and any other is let through only while introspected
- * or while unknown hosts are.
+ * Ironic's list the filter fails closed: only introspected MACs are let through.
  */
 export function planHostsDir(inputs: FilterInputs): Map<string, Policy> {
   const { introspected, ironic, unknownAllowed, current } = inputs;
-  const unknown: Policy = unknownAllowed ? 'allow' : 'deny';
+  const unknown: Policy = unknownAllowed && ironic ? 'allow' : 'deny';
   const wanted = new Map<string, Policy>([[UNKNOWN_HOSTS_FILE, unknown]]);
   for (const mac of introspected) wanted.set(mac, 'allow');
   if (ironic) {
     for (const mac of ironic) if (!introspected.has(mac)) wanted.set(mac, 'deny');
   }
-  for (const [name, policy] of current) {
-    if (wanted.has(name) || (!ironic && policy === 'deny')) continue;
-    wanted.set(name, unknown);
-  }
+  for (const name of current.keys()) if (!wanted.has(name)) wanted.set(name, unknown);
   const changes = new Map<string, Policy>();
   for (const [name, policy] of wanted) {
     if (current.get(name) !== policy) changes.set(name, policy);

@@ -1,4 +1,4 @@
-import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { normalizeMac } from '@inspector/shared';
 import { UNKNOWN_HOSTS_FILE, hostsEntry, parseHostsEntry, type Policy } from './dnsmasq-plan.ts';
@@ -7,6 +7,9 @@ import { UNKNOWN_HOSTS_FILE, hostsEntry, parseHostsEntry, type Policy } from './
 function isFilterFile(name: string): boolean {
   return name === UNKNOWN_HOSTS_FILE || normalizeMac(name) === name;
 }
+
+/** Files read at once: a directory of every MAC Ironic has must not exhaust file descriptors. */
+const READ_BATCH = 64;
 
 /**
  * dnsmasq's --dhcp-hostsdir, as the filter keeps it. Each file is written whole under a dot name
@@ -19,16 +22,23 @@ export class HostsDir {
   /** The policy each filter file sets now (null: text the filter did not write). */
   async read(): Promise<Map<string, Policy | null>> {
     const names = (await readdir(this.dir)).filter(isFilterFile);
-    const texts = await Promise.all(
-      names.map((name) => readFile(path.join(this.dir, name), 'utf8')),
-    );
-    return new Map(names.map((name, i) => [name, parseHostsEntry(name, texts[i]!)]));
+    const files = new Map<string, Policy | null>();
+    for (let i = 0; i < names.length; i += READ_BATCH) {
+      const batch = names.slice(i, i + READ_BATCH);
+      const texts = await Promise.all(
+        batch.map((name) => readFile(path.join(this.dir, name), 'utf8')),
+      );
+      batch.forEach((name, j) => files.set(name, parseHostsEntry(name, texts[j]!)));
+    }
+    return files;
   }
 
   async write(name: string, policy: Policy): Promise<void> {
     if (!isFilterFile(name)) throw new Error(`not a hosts file name: ${JSON.stringify(name)}`);
     const temp = path.join(this.dir, `.${name}.tmp`);
     await writeFile(temp, hostsEntry(name, policy));
+    // dnsmasq reads the files as the user it drops to: a strict umask must not hide them.
+    await chmod(temp, 0o644);
     await rename(temp, path.join(this.dir, name));
   }
 

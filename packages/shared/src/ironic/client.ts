@@ -3,6 +3,7 @@ import { InspectorError, NotFound, coerceError } from '../errors.ts';
 import type { Config } from '../config.ts';
 import { retryBudgetMs, withRetry, type RetryPolicy } from '../retry.ts';
 import { exchange } from '../http-exchange.ts';
+import { normalizeMac } from '../mac.ts';
 import { KeystoneSession, keystoneCredentials } from '../keystone/keystone-session.ts';
 import {
   IronicNodeSchema,
@@ -406,7 +407,7 @@ export class IronicClient {
     return new Set(nodes.map((n) => n.uuid));
   }
 
-  /** The MAC address of every port Ironic has, lower case. */
+  /** The MAC address of every port Ironic has, lower case; an address that is no MAC is left out. */
   async listPortAddresses(opts: CallOptions = {}): Promise<Set<string>> {
     const ports = await this.#listAll(
       'List ports',
@@ -414,7 +415,12 @@ export class IronicClient {
       PortAddressPageSchema,
       opts,
     );
-    return new Set(ports.map((p) => p.address.toLowerCase()));
+    const macs = new Set<string>();
+    for (const port of ports) {
+      const mac = normalizeMac(port.address);
+      if (mac) macs.add(mac);
+    }
+    return macs;
   }
 
   /**

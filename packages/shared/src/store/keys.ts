@@ -6,8 +6,8 @@ export function storeKeys(prefix: string) {
     /** Runs not yet finished, scored by start time: what the timeout sweep scans. */
     active: `${prefix}:active`,
     gen: `${prefix}:gen`,
-    /** Pub/sub channel told the UUID of each run that begins or ends: the PXE filter listens. */
-    runsChanged: `${prefix}:runs-changed`,
+    /** Counts runs that began or ended: the PXE filter writes dnsmasq's files again as it moves. */
+    runsVersion: `${prefix}:runs-version`,
     raw: (uuid: string) => `${prefix}:raw:${uuid}`,
     processed: (uuid: string) => `${prefix}:processed:${uuid}`,
     logs: (uuid: string) => `${prefix}:logs:${uuid}`,

@@ -14,10 +14,10 @@ end
 `;
 
 /**
- * KEYS: node, index, gen counter, raw, processed, logs, secret, active runs, old lookup keys..., new lookup keys...
+ * KEYS: node, index, gen counter, raw, processed, logs, secret, active runs, runs version,
+ *       old lookup keys..., new lookup keys...
  * ARGV: expected gen ('' for none), uuid, now, #old, #new, allowed-from csv, fields (JSON list k,v,...),
- *       secret ('' for none), secret ttl ms, first state (starting, or enrolling for a discovered node),
- *       channel told of runs that begin or end (the PXE filter's)
+ *       secret ('' for none), secret ttl ms, first state (starting, or enrolling for a discovered node)
  */
 export const START = `${ALLOWED}
 local cur = redis.call('HGET', KEYS[1], 'gen')
@@ -25,8 +25,8 @@ if (cur or '') ~= ARGV[1] then return {'retry', cur or ''} end
 local state = redis.call('HGET', KEYS[1], 'state')
 if state and not allowed(ARGV[6], state) then return {'conflict', state} end
 local nOld, nNew = tonumber(ARGV[4]), tonumber(ARGV[5])
-for i = 9, 8 + nOld do redis.call('SREM', KEYS[i], ARGV[2]) end
-for i = 9 + nOld, 8 + nOld + nNew do redis.call('SADD', KEYS[i], ARGV[2]) end
+for i = 10, 9 + nOld do redis.call('SREM', KEYS[i], ARGV[2]) end
+for i = 10 + nOld, 9 + nOld + nNew do redis.call('SADD', KEYS[i], ARGV[2]) end
 local gen = redis.call('INCR', KEYS[3])
 redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 redis.call('HSET', KEYS[1], 'gen', gen, 'state', ARGV[10], unpack(cjson.decode(ARGV[7])))
@@ -36,15 +36,14 @@ if ARGV[8] ~= '' then
   redis.call('HSET', KEYS[7], 'gen', gen, 'password', ARGV[8])
   redis.call('PEXPIRE', KEYS[7], ARGV[9])
 end
-redis.call('PUBLISH', ARGV[11], ARGV[2])
+redis.call('INCR', KEYS[9])
 return {'ok', tostring(gen)}
 `;
 
 /**
- * KEYS: node, secret, raw, processed, logs, active runs, lookup keys...
+ * KEYS: node, secret, raw, processed, logs, active runs, runs version, lookup keys...
  * ARGV: gen, allowed-from csv, new state, terminal ('1'|'0'), now, error, keep ms, uuid,
- *       fields to set (JSON list k,v,...), raw data ('' keeps), logs ('' keeps), logs ttl ms,
- *       channel told of runs that begin or end (the PXE filter's)
+ *       fields to set (JSON list k,v,...), raw data ('' keeps), logs ('' keeps), logs ttl ms
  */
 export const TRANSITION = `${ALLOWED}
 local gen = redis.call('HGET', KEYS[1], 'gen')
@@ -58,13 +57,13 @@ if ARGV[10] ~= '' then redis.call('SET', KEYS[3], ARGV[10]) end
 if ARGV[11] ~= '' then redis.call('SET', KEYS[5], ARGV[11], 'PX', ARGV[12]) end
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], 'finished_at', ARGV[5], 'error', ARGV[6])
-  for i = 7, #KEYS do redis.call('SREM', KEYS[i], ARGV[8]) end
+  for i = 8, #KEYS do redis.call('SREM', KEYS[i], ARGV[8]) end
   redis.call('ZREM', KEYS[6], ARGV[8])
   redis.call('DEL', KEYS[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   redis.call('PEXPIRE', KEYS[3], ARGV[7])
   redis.call('PEXPIRE', KEYS[4], ARGV[7])
-  redis.call('PUBLISH', ARGV[13], ARGV[8])
+  redis.call('INCR', KEYS[7])
 else
   redis.call('HSET', KEYS[1], 'finished_at', '', 'error', '')
   redis.call('PERSIST', KEYS[1])

@@ -253,6 +253,7 @@ export class StateStore {
         k.logs(req.uuid),
         k.secret(req.uuid),
         k.active,
+        k.runsVersion,
         ...oldLookup,
         ...newLookup,
       ];
@@ -269,7 +270,6 @@ export class StateStore {
         req.credentials?.password ?? '',
         this.#opts.secretTtlMs,
         firstState,
-        k.runsChanged,
       );
       if (status === 'ok') {
         this.#changed({
@@ -313,6 +313,7 @@ export class StateStore {
       k.processed(uuid),
       k.logs(uuid),
       k.active,
+      k.runsVersion,
       ...lookup,
     ];
     const fields = Object.entries(opts.fields ?? {}).flat();
@@ -331,7 +332,6 @@ export class StateStore {
       opts.raw ?? '',
       opts.logs ?? '',
       this.#opts.logsTtlMs ?? 3_600_000,
-      k.runsChanged,
     );
     if (status === 'ok') {
       this.#changed({ event, from: value as State, to, startedAt: record.started_at, at: now });
@@ -358,6 +358,11 @@ export class StateStore {
       for (const mac of jsonList.parse(list ?? undefined)) macs.add(mac);
     }
     return { runs, macs };
+  }
+
+  /** How many runs have begun or ended: changes whenever ramdiskMacs may have. */
+  async runsVersion(): Promise<string> {
+    return (await this.#redis.get(this.keys.runsVersion)) ?? '0';
   }
 
   /** For each lookup attribute value, the nodes whose index holds it. */
