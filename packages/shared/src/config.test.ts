@@ -74,36 +74,45 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ENROLL_NODE_FIELDS: value })).not.toThrow(/s3cret/);
   });
 
-  it('takes discovery settings', () => {
-    const config = loadConfig({
-      NODE_NOT_FOUND_HOOK: 'enroll',
-      ENROLL_NODE_DRIVER: 'ipmi',
-      ENROLL_NODE_FIELDS: '{"resource_class": "large", "driver_info": {"ipmi_username": "admin"}}',
-      ENABLED_BMC_ADDRESS_VERSION: '6',
-    });
-    expect(config).toMatchObject({
-      NODE_NOT_FOUND_HOOK: 'enroll',
-      ENROLL_NODE_DRIVER: 'ipmi',
-      ENROLL_NODE_FIELDS: { resource_class: 'large', driver_info: { ipmi_username: 'admin' } },
-      ENABLED_BMC_ADDRESS_VERSION: ['6'],
-    });
+  it.each([
+    [
+      'discovery',
+      {
+        NODE_NOT_FOUND_HOOK: 'enroll',
+        ENROLL_NODE_DRIVER: 'ipmi',
+        ENROLL_NODE_FIELDS:
+          '{"resource_class": "large", "driver_info": {"ipmi_username": "admin"}}',
+        ENABLED_BMC_ADDRESS_VERSION: '6',
+      },
+      {
+        NODE_NOT_FOUND_HOOK: 'enroll',
+        ENROLL_NODE_DRIVER: 'ipmi',
+        ENROLL_NODE_FIELDS: { resource_class: 'large', driver_info: { ipmi_username: 'admin' } },
+        ENABLED_BMC_ADDRESS_VERSION: ['6'],
+      },
+    ],
+    [
+      'PXE filter',
+      {
+        PXE_FILTER_DRIVER: 'dnsmasq',
+        DNSMASQ_HOSTSDIR: '/var/lib/inspector/dhcp-hostsdir',
+        DNSMASQ_PURGE_HOSTSDIR: 'no',
+        PXE_FILTER_SYNC_PERIOD_S: '0',
+      },
+      {
+        PXE_FILTER_DRIVER: 'dnsmasq',
+        DNSMASQ_HOSTSDIR: '/var/lib/inspector/dhcp-hostsdir',
+        DNSMASQ_PURGE_HOSTSDIR: false,
+        PXE_FILTER_SYNC_PERIOD_S: 0,
+      },
+    ],
+  ])('takes %s settings', (_what, env, expected) => {
+    expect(loadConfig(env)).toMatchObject(expected);
   });
 
   it('needs the hosts directory for the dnsmasq PXE filter', () => {
     expect(() => loadConfig({ PXE_FILTER_DRIVER: 'dnsmasq' })).toThrow(
       'DNSMASQ_HOSTSDIR=undefined: required when PXE_FILTER_DRIVER=dnsmasq',
     );
-    const config = loadConfig({
-      PXE_FILTER_DRIVER: 'dnsmasq',
-      DNSMASQ_HOSTSDIR: '/var/lib/inspector/dhcp-hostsdir',
-      DNSMASQ_PURGE_HOSTSDIR: 'no',
-      PXE_FILTER_SYNC_PERIOD_S: '0',
-    });
-    expect(config).toMatchObject({
-      PXE_FILTER_DRIVER: 'dnsmasq',
-      DNSMASQ_HOSTSDIR: '/var/lib/inspector/dhcp-hostsdir',
-      DNSMASQ_PURGE_HOSTSDIR: false,
-      PXE_FILTER_SYNC_PERIOD_S: 0,
-    });
   });
 });
