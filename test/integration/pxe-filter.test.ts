@@ -4,9 +4,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@inspector/shared';
 import {
-  DnsmasqFilter,
-  type DnsmasqFilterOptions,
-} from '../../apps/worker/src/pxe-filter/dnsmasq-filter.ts';
+  DnsmasqDriver,
+  type DnsmasqDriverOptions,
+} from '../../apps/worker/src/pxe-filter/dnsmasq-driver.ts';
+import { PxeFilter, type PxeFilterOptions } from '../../apps/worker/src/pxe-filter/pxe-filter.ts';
 import { UNKNOWN_HOSTS_FILE } from '../../apps/worker/src/pxe-filter/dnsmasq-plan.ts';
 import { HostsDir } from '../../apps/worker/src/pxe-filter/hosts-dir.ts';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
@@ -22,7 +23,7 @@ import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts
  */
 let stack: Stack;
 const silent = new Set<string>();
-const filters: DnsmasqFilter[] = [];
+const filters: PxeFilter[] = [];
 const dirs: string[] = [];
 
 beforeAll(async () => {
@@ -44,19 +45,19 @@ async function newDir(): Promise<string> {
 }
 
 async function startFilter(
-  opts: Partial<DnsmasqFilterOptions> & { dir?: string } = {},
-): Promise<{ filter: DnsmasqFilter; dir: string }> {
+  opts: Partial<PxeFilterOptions> & Partial<DnsmasqDriverOptions> & { dir?: string } = {},
+): Promise<{ filter: PxeFilter; dir: string }> {
   const dir = opts.dir ?? (await newDir());
-  const filter = new DnsmasqFilter({
+  const logger = createLogger('silent', 'test');
+  const filter = new PxeFilter({
+    driver: new DnsmasqDriver({ hostsDir: new HostsDir(dir), purge: true, logger, ...opts }),
     store: stack.worker.store,
     ironic: stack.worker.ironic,
-    hostsDir: new HostsDir(dir),
-    logger: createLogger('silent', 'test'),
+    logger,
     metrics: stack.worker.metrics,
     // Only runs beginning and ending sync it, unless a test asks: what it writes is their doing.
     periodMs: 3_600_000,
     discovery: false,
-    purge: true,
     ...opts,
   });
   filters.push(filter);
@@ -149,7 +150,7 @@ describe('dnsmasq PXE filter', () => {
       (await sample(stack.worker.metrics, 'inspector_pxe_filter_sync_total', {
         result: 'failed',
       })) ?? 0;
-    let filter!: DnsmasqFilter;
+    let filter!: PxeFilter;
     let dir!: string;
     try {
       ({ filter, dir } = await startFilter());

@@ -6,7 +6,7 @@ import {
 } from '@inspector/shared';
 import { createWorkerContext } from './context.ts';
 import { startWorkerOps } from './ops/worker-ops.ts';
-import { dnsmasqFilterFromConfig } from './pxe-filter/dnsmasq-filter.ts';
+import { pxeFilterFromConfig } from './pxe-filter/pxe-filter.ts';
 import { scheduleCleanup, startWorkers } from './workers.ts';
 
 async function main(): Promise<void> {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   // Written before jobs are taken: a node booted meanwhile would find dnsmasq's answer unset.
-  const pxeFilter = config.PXE_FILTER_DRIVER === 'dnsmasq' ? dnsmasqFilterFromConfig(ctx) : null;
+  const pxeFilter = pxeFilterFromConfig(ctx);
   await pxeFilter?.start().catch((err: Error) => {
     logger.fatal({ err: err.message }, 'PXE filter could not start');
     process.exit(1);

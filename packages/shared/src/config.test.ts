@@ -22,6 +22,9 @@ describe('loadConfig', () => {
       PXE_FILTER_DRIVER: 'noop',
       PXE_FILTER_SYNC_PERIOD_S: 15,
       DNSMASQ_PURGE_HOSTSDIR: true,
+      IPTABLES_INTERFACE: 'br-ctlplane',
+      IPTABLES_CHAIN: 'ironic-inspector',
+      IPTABLES_IP_VERSION: '4',
     });
     expect(config.NODE_NOT_FOUND_HOOK).toBeUndefined();
     expect(config.DNSMASQ_HOSTSDIR).toBeUndefined();
@@ -40,8 +43,10 @@ describe('loadConfig', () => {
     ['IRONIC_API_VERSION', 'latest'],
     ['NODE_NOT_FOUND_HOOK', 'create'],
     ['ENABLED_BMC_ADDRESS_VERSION', '4,5'],
-    ['PXE_FILTER_DRIVER', 'iptables'],
+    ['PXE_FILTER_DRIVER', 'nftables'],
     ['PXE_FILTER_SYNC_PERIOD_S', '-5'],
+    ['IPTABLES_CHAIN', 'a chain; rm -rf /'],
+    ['IPTABLES_IP_VERSION', '5'],
   ])('stops on a bad %s, naming the variable and the value', (name, value) => {
     let error: unknown;
     try {

@@ -172,12 +172,12 @@ export const ConfigSchema = z.object({
   /** Which BMC address of a discovered node becomes its ipmi_address, first found first: 4, 6 or both. Default 4,6. */
   ENABLED_BMC_ADDRESS_VERSION: csv(['4', '6'], '4,6'),
   /**
-   * PXE filter: `dnsmasq` keeps dnsmasq's --dhcp-hostsdir so that only nodes under introspection
-   * (and, while any is, or with discovery on, unknown machines) get an answer from the
-   * inspection DHCP server; `noop` leaves DHCP to the operator. Set on the worker that runs
-   * beside dnsmasq. Default noop.
+   * PXE filter: `dnsmasq` keeps dnsmasq's --dhcp-hostsdir, `iptables` a chain DHCP requests pass
+   * through, so that only nodes under introspection (and, while any is, or with discovery on,
+   * unknown machines) get an answer from the inspection DHCP server; `noop` leaves DHCP to the
+   * operator. Set on the worker that runs beside the DHCP server. Default noop.
    */
-  PXE_FILTER_DRIVER: z.enum(['noop', 'dnsmasq']).default('noop'),
+  PXE_FILTER_DRIVER: z.enum(['noop', 'dnsmasq', 'iptables']).default('noop'),
   /** Seconds between the PXE filter's listings of Ironic's ports; 0 lists them on every sync, as runs begin and end. Default 15. */
   PXE_FILTER_SYNC_PERIOD_S: int(15, 0, 86_400),
   /** dnsmasq's --dhcp-hostsdir, the filter's own: one file per MAC. Required when PXE_FILTER_DRIVER=dnsmasq. */
@@ -188,6 +188,17 @@ export const ConfigSchema = z.object({
   DNSMASQ_START_COMMAND: z.string().min(1).optional(),
   /** Shell command run when the worker stops (e.g. `systemctl stop dnsmasq`); a failure is logged. Default unset. */
   DNSMASQ_STOP_COMMAND: z.string().min(1).optional(),
+  /** The iptables command, split on spaces (e.g. `sudo iptables`). Default iptables, or ip6tables with IPTABLES_IP_VERSION=6. */
+  IPTABLES_COMMAND: z.string().min(1).optional(),
+  /** Interface the DHCP server listens on, whose DHCP requests the iptables filter sees. Default br-ctlplane, as upstream. */
+  IPTABLES_INTERFACE: z.string().min(1).default('br-ctlplane'),
+  /** Name of the iptables filter's chain. Default ironic-inspector, as upstream. */
+  IPTABLES_CHAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,23}$/, 'expected 1 to 23 letters, digits, _ . or -')
+    .default('ironic-inspector'),
+  /** DHCP of IPv4 (UDP 67) or IPv6 (UDP 547) for the iptables filter. Default 4. */
+  IPTABLES_IP_VERSION: z.enum(['4', '6']).default('4'),
   /** Log level for pino. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest request body the API reads, in bytes. Default 10485760 (10 MiB, room for base64 logs). */

@@ -195,14 +195,14 @@ export class Metrics {
 
   readonly pxeFilterSyncs = new Counter({
     name: 'inspector_pxe_filter_sync_total',
-    help: 'PXE filter syncs, by result: ok, or failed when Ironic could not be listed or the hosts directory not written',
+    help: 'PXE filter syncs, by result: ok, or failed when Ironic could not be listed or the driver failed (hosts directory not written, iptables refused)',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
 
   readonly pxeFilterMacs = new Gauge({
     name: 'inspector_pxe_filter_macs',
-    help: 'MAC addresses the PXE filter last wrote, by policy: allow (under introspection) or deny',
+    help: 'MAC addresses the PXE filter let through (allow: under introspection) or kept out (deny) at its last sync',
     labelNames: ['policy'] as const,
     registers: [this.registry],
   });

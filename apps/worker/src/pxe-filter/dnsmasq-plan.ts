@@ -6,6 +6,8 @@
  * ever rewritten.
  */
 
+import type { FilterState } from './filter-driver.ts';
+
 export type Policy = 'allow' | 'deny';
 
 /** The file that sets the policy of every MAC without a file of its own. */
@@ -26,17 +28,7 @@ export function parseHostsEntry(name: string, text: string): Policy | null {
   return null;
 }
 
-export interface FilterInputs {
-  /** MACs of nodes booting or running the ramdisk: always let through. */
-  introspected: ReadonlySet<string>;
-  /** Every port MAC Ironic has, or null when Ironic could not be listed. */
-  ironic: ReadonlySet<string> | null;
-  /**
-   * Whether a machine Ironic does not know may boot the ramdisk: while any node is being
-   * introspected (it may have no port in Ironic yet) or with discovery on. Never before Ironic's
-   * list is known: every node Ironic has would be such a machine.
-   */
-  unknownAllowed: boolean;
+export interface FilterInputs extends FilterState {
   /** What the hosts directory holds now, by file name (null: text the filter did not write). */
   current: ReadonlyMap<string, Policy | null>;
 }

@@ -1,0 +1,20 @@
+import type { FilterState } from './filter-driver.ts';
+
+/**
+ * The rules of the iptables filter's chain, each the arguments after `-A <chain>`, in order, as
+ * a pure function of the filter's state. DHCP requests pass through the chain, so:
+ * - with nothing being introspected and discovery off, nothing gets an answer (upstream's
+ *   "DHCP off");
+ * - otherwise every MAC Ironic has a port for is dropped unless its node is being introspected,
+ *   and everything else (introspected nodes, unknown machines) is answered;
+ * - before Ironic's ports were listed once, it fails closed: only introspected MACs pass.
+ */
+export function planChain(state: FilterState): string[][] {
+  const { introspected, ironic, unknownAllowed } = state;
+  const reject = ['-j', 'REJECT'];
+  if (!unknownAllowed) return [reject];
+  const rule = (mac: string, target: string) => ['-m', 'mac', '--mac-source', mac, '-j', target];
+  if (!ironic) return [...[...introspected].sort().map((mac) => rule(mac, 'ACCEPT')), reject];
+  const denied = [...ironic].filter((mac) => !introspected.has(mac)).sort();
+  return [...denied.map((mac) => rule(mac, 'DROP')), ['-j', 'ACCEPT']];
+}
