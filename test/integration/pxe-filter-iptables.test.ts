@@ -7,7 +7,7 @@ import type { FilterState } from '../../apps/worker/src/pxe-filter/filter-driver
 /**
  * The iptables driver against Debian's real iptables, in a network namespace of the test's own
  * (root needed): the chain and the jump it leaves, and how it replaces them. What DHCP requests
- * meet through it is checked against the real dnsmasq in test/e2e/pxe-filter-iptables.test.ts.
+ * meet through it is checked against the real dnsmasq in test/e2e/pxe-filter.test.ts.
  */
 const ns = `ipt-${process.pid}-${randomBytes(3).toString('hex')}`;
 const iptables = (...args: string[]) =>

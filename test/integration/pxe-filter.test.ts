@@ -19,7 +19,7 @@ import { api, finishedStatus, startStack, type Stack } from '../helpers/stack.ts
 /**
  * The dnsmasq PXE filter against the real Redis store and the fake Ironic: the hosts directory
  * it writes as runs begin and end. That dnsmasq reads these files as meant is proven against the
- * real dnsmasq in test/e2e/pxe-filter-dnsmasq.test.ts.
+ * real dnsmasq in test/e2e/pxe-filter.test.ts.
  */
 let stack: Stack;
 const silent = new Set<string>();
