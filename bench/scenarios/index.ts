@@ -7,6 +7,7 @@ import { callbackBurst } from './callback-burst.ts';
 import { e2e } from './e2e.ts';
 import { httpClient } from './http-client.ts';
 import { memory } from './memory.ts';
+import { pxeFilterIptables } from './pxe-filter-iptables.ts';
 import { realIronic } from './real-ironic.ts';
 import { soak } from './soak.ts';
 import { statusReads } from './status-reads.ts';
@@ -20,4 +21,5 @@ export const SCENARIOS: readonly Scenario[] = [
   realIronic,
   httpClient,
   soak,
+  pxeFilterIptables,
 ];

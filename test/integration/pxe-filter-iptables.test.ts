@@ -33,6 +33,7 @@ const state = (over: Partial<FilterState> = {}): FilterState => ({
   unknownAllowed: true,
   ...over,
 });
+const hex = (n: number) => n.toString(16).padStart(2, '0');
 const JUMP = '-A INPUT -i eth-prov -p udp -m udp --dport 67 -j ironic-inspector';
 
 beforeAll(() => {
@@ -43,10 +44,10 @@ afterAll(() => {
 });
 
 describe('iptables PXE filter driver (real iptables in a namespace)', () => {
-  it('builds the chain DHCP requests on the interface jump to, and rebuilds it as the state moves', async () => {
+  it('builds the chain DHCP requests on the interface jump to, and rewrites it as the state moves', async () => {
     const d = driver();
     await d.prepare();
-    expect(await d.apply(state({ introspected: new Set([A]) }))).toEqual({
+    expect(await d.apply(state({ introspected: new Set([A]) }), true)).toEqual({
       allow: 1,
       deny: 1,
     });
@@ -57,7 +58,7 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
       '-A ironic-inspector -j ACCEPT',
     ]);
     // Every Ironic MAC is kept out, by the one REJECT: counted as the dnsmasq driver would.
-    expect(await d.apply(state({ unknownAllowed: false }))).toEqual({ allow: 0, deny: 2 });
+    expect(await d.apply(state({ unknownAllowed: false }), false)).toEqual({ allow: 0, deny: 2 });
     expect(rules()).toEqual([
       '-N ironic-inspector',
       JUMP,
@@ -65,36 +66,38 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
     ]);
   });
 
-  it('does not rebuild a chain the same as the last', async () => {
+  it('leaves an unchanged chain alone between full syncs, and writes it again at the next', async () => {
     const d = driver();
     await d.prepare();
-    await d.apply(state());
-    // A rule the driver did not write survives only if the chain is left alone.
+    await d.apply(state(), true);
+    // A rule the driver did not write survives only while the chain is left alone.
+    const stray = '-A ironic-inspector -s 10.9.9.9/32 -j DROP';
     iptables('-I', 'ironic-inspector', '-s', '10.9.9.9', '-j', 'DROP');
-    await d.apply(state());
-    expect(rules()).toContain('-A ironic-inspector -s 10.9.9.9/32 -j DROP');
-    await d.apply(state({ introspected: new Set([B]) }));
-    expect(rules()).not.toContain('-A ironic-inspector -s 10.9.9.9/32 -j DROP');
+    await d.apply(state(), false);
+    expect(rules()).toContain(stray);
+    await d.apply(state(), true);
+    expect(rules()).not.toContain(stray);
+    iptables('-I', 'ironic-inspector', '-s', '10.9.9.9', '-j', 'DROP');
+    await d.apply(state({ introspected: new Set([B]) }), false);
+    expect(rules()).not.toContain(stray);
   });
 
-  it('takes over what a dead process left: a half-built temporary chain and the last chain', async () => {
-    iptables('-N', 'ironic-inspector_temp');
-    iptables('-A', 'ironic-inspector_temp', '-j', 'ACCEPT');
-    iptables(
-      '-I',
-      'INPUT',
-      '-i',
-      'eth-prov',
-      '-p',
-      'udp',
-      '--dport',
-      '67',
-      '-j',
-      'ironic-inspector_temp',
-    );
+  it('puts back, at the next full sync, a jump someone removed', async () => {
     const d = driver();
     await d.prepare();
-    await d.apply(state());
+    await d.apply(state(), true);
+    iptables('-D', ...JUMP.replace('-A ', '').replace('-m udp ', '').split(' '));
+    expect(rules()).not.toContain(JUMP);
+    await d.apply(state(), true);
+    expect(rules().filter((r) => r === JUMP)).toHaveLength(1);
+  });
+
+  it('takes over what an earlier process left: its rules replaced, its jump kept once', async () => {
+    iptables('-F', 'ironic-inspector');
+    iptables('-A', 'ironic-inspector', '-j', 'ACCEPT');
+    const d = driver();
+    await d.prepare();
+    await d.apply(state(), false);
     expect(rules()).toEqual([
       '-N ironic-inspector',
       JUMP,
@@ -104,15 +107,25 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
     ]);
   });
 
+  it('writes thousands of MACs in one call', async () => {
+    const many = new Set(
+      Array.from({ length: 3000 }, (_, i) => `52:54:01:00:${hex(i >> 8)}:${hex(i & 255)}`),
+    );
+    const d = driver();
+    await d.prepare();
+    expect(await d.apply(state({ ironic: many }), true)).toEqual({ allow: 0, deny: 3000 });
+    expect(rules().filter((r) => r.endsWith('-j DROP'))).toHaveLength(3000);
+  });
+
   it('leaves the chain in place when the worker stops: removing it would answer every node', async () => {
     const d = driver();
     await d.prepare();
-    await d.apply(state({ unknownAllowed: false }));
+    await d.apply(state({ unknownAllowed: false }), true);
     await d.close();
     expect(rules()).toContain(JUMP);
   });
 
-  it('fails at start, naming the command, when iptables cannot be run', async () => {
+  it('fails naming the command when iptables cannot be run, or refuses the rules', async () => {
     const broken = new IptablesDriver({
       command: 'no-such-iptables',
       iface: 'eth-prov',
@@ -120,5 +133,8 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
       ipVersion: '4',
     });
     await expect(broken.prepare()).rejects.toThrow(/no-such-iptables -w -S INPUT failed/);
+    await expect(driver().apply(state({ ironic: new Set(['zz']) }), true)).rejects.toThrow(
+      /iptables-restore -w --noflush failed \(exit 2\): .*Invalid MAC/s,
+    );
   });
 });

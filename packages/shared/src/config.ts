@@ -188,14 +188,17 @@ export const ConfigSchema = z.object({
   DNSMASQ_START_COMMAND: z.string().min(1).optional(),
   /** Shell command run when the worker stops (e.g. `systemctl stop dnsmasq`); a failure is logged. Default unset. */
   DNSMASQ_STOP_COMMAND: z.string().min(1).optional(),
-  /** The iptables command, split on spaces (e.g. `sudo iptables`). Default iptables, or ip6tables with IPTABLES_IP_VERSION=6. */
+  /**
+   * The iptables command, split on spaces (e.g. `sudo iptables`); its last word with `-restore`
+   * appended is the restore command. Default iptables, or ip6tables with IPTABLES_IP_VERSION=6.
+   */
   IPTABLES_COMMAND: z.string().min(1).optional(),
   /** Interface the DHCP server listens on, whose DHCP requests the iptables filter sees. Default br-ctlplane, as upstream. */
   IPTABLES_INTERFACE: z.string().min(1).default('br-ctlplane'),
   /** Name of the iptables filter's chain. Default ironic-inspector, as upstream. */
   IPTABLES_CHAIN: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,23}$/, 'expected 1 to 23 letters, digits, _ . or -')
+    .regex(/^[A-Za-z0-9_.-]{1,28}$/, 'expected 1 to 28 letters, digits, _ . or -')
     .default('ironic-inspector'),
   /** DHCP of IPv4 (UDP 67) or IPv6 (UDP 547) for the iptables filter. Default 4. */
   IPTABLES_IP_VERSION: z.enum(['4', '6']).default('4'),

@@ -36,18 +36,23 @@ export interface FilterDriver {
 const run = promisify(execFile);
 
 /**
- * Runs `argv` (no shell), failing with its stderr and how it ended, named `what`. `timeoutMs`
- * bounds it: a wedged service manager or a held xtables lock must not hold the filter for ever.
+ * Runs `argv` (no shell) with `input` on its stdin, failing with its stderr and how it ended,
+ * named `what`. `timeoutMs` bounds it: a wedged service manager or a held xtables lock must not
+ * hold the filter for ever.
  */
 export async function runCommand(
   argv: readonly string[],
   timeoutMs: number,
   what = argv.join(' '),
+  input?: string,
 ): Promise<string> {
   const [file, ...args] = argv;
   if (!file) throw new Error('empty command');
   try {
-    return (await run(file, args, { timeout: timeoutMs })).stdout;
+    const running = run(file, args, { timeout: timeoutMs });
+    // A command that exits before reading its input fails the write with EPIPE: its exit says more.
+    running.child.stdin?.on('error', () => undefined).end(input);
+    return (await running).stdout;
   } catch (err) {
     const e = err as Error & { stderr?: string; code?: unknown; killed?: boolean };
     const how = e.killed ? `timed out after ${timeoutMs / 1000} s` : `exit ${String(e.code)}`;

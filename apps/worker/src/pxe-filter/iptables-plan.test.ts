@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planChain } from './iptables-plan.ts';
+import { planChain, restoreInput } from './iptables-plan.ts';
 
 const A = '52:54:00:00:00:0a';
 const B = '52:54:00:00:00:0b';
@@ -44,5 +44,25 @@ describe('planChain', () => {
       unknownAllowed: true,
     });
     expect(JSON.stringify(one)).toBe(JSON.stringify(two));
+  });
+});
+
+describe('restoreInput', () => {
+  it('declares the chain, so that iptables-restore empties it, then adds every rule in one commit', () => {
+    expect(
+      restoreInput('ironic-inspector', [
+        ['-m', 'mac', '--mac-source', A, '-j', 'DROP'],
+        ['-j', 'ACCEPT'],
+      ]),
+    ).toBe(
+      [
+        '*filter',
+        ':ironic-inspector - [0:0]',
+        `-A ironic-inspector -m mac --mac-source ${A} -j DROP`,
+        '-A ironic-inspector -j ACCEPT',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
   });
 });

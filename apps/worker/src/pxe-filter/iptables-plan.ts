@@ -18,3 +18,16 @@ export function planChain(state: FilterState): string[][] {
   const denied = [...ironic].filter((mac) => !introspected.has(mac)).sort();
   return [...denied.map((mac) => rule(mac, 'DROP')), ['-j', 'ACCEPT']];
 }
+
+/**
+ * What `iptables-restore --noflush` is given to make `chain` hold `rules` and nothing else: the
+ * chain's declaration creates it, or empties it if it exists, and the rules follow in the same
+ * commit, so DHCP requests meet either the old rules or the new ones, never a chain half filled.
+ * The rest of the table is left as it is.
+ */
+export function restoreInput(chain: string, rules: readonly string[][]): string {
+  const lines = ['*filter', `:${chain} - [0:0]`];
+  for (const rule of rules) lines.push(['-A', chain, ...rule].join(' '));
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
