@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createLogger } from '@inspector/shared';
 import { IptablesDriver } from '../../apps/worker/src/pxe-filter/iptables-driver.ts';
 import { planChain } from '../../apps/worker/src/pxe-filter/iptables-plan.ts';
 import { round } from '../lib/stats.ts';
@@ -51,6 +52,7 @@ export const pxeFilterIptables: Scenario = {
           iface: 'eth-prov',
           chain: CHAIN,
           ipVersion: '4',
+          logger: createLogger('silent', 'bench'),
         });
         await driver.prepare();
         const state = { introspected: new Set<string>(), ironic, unknownAllowed: true };

@@ -1,7 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IptablesDriver } from '../../apps/worker/src/pxe-filter/iptables-driver.ts';
+import { createLogger } from '@inspector/shared';
+import {
+  IptablesDriver,
+  type IptablesDriverOptions,
+} from '../../apps/worker/src/pxe-filter/iptables-driver.ts';
 import type { FilterState } from '../../apps/worker/src/pxe-filter/filter-driver.ts';
 
 /**
@@ -10,22 +18,25 @@ import type { FilterState } from '../../apps/worker/src/pxe-filter/filter-driver
  * meet through it is checked against the real dnsmasq in test/e2e/pxe-filter.test.ts.
  */
 const ns = `ipt-${process.pid}-${randomBytes(3).toString('hex')}`;
-const iptables = (...args: string[]) =>
-  execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-w', ...args], { encoding: 'utf8' });
+const inNs = (tool: string, ...args: string[]) =>
+  execFileSync('ip', ['netns', 'exec', ns, tool, '-w', ...args], { encoding: 'utf8' });
+const iptables = (...args: string[]) => inNs('iptables', ...args);
 /** The INPUT chain's and the filter's rules, as `iptables -S` prints them. */
-const rules = () =>
-  iptables('-S')
+const rules = (tool = 'iptables') =>
+  inNs(tool, '-S')
     .split('\n')
     .filter((l) => l.includes('INPUT -i') || l.includes('inspector'));
 
 const A = '52:54:00:00:00:0a';
 const B = '52:54:00:00:00:0b';
-const driver = () =>
+const driver = (over: Partial<IptablesDriverOptions> = {}) =>
   new IptablesDriver({
     command: `ip netns exec ${ns} iptables`,
     iface: 'eth-prov',
     chain: 'ironic-inspector',
     ipVersion: '4',
+    logger: createLogger('silent', 'test'),
+    ...over,
   });
 const state = (over: Partial<FilterState> = {}): FilterState => ({
   introspected: new Set(),
@@ -93,17 +104,34 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
   });
 
   it('takes over what an earlier process left: its rules replaced, its jump kept once', async () => {
-    iptables('-F', 'ironic-inspector');
-    iptables('-A', 'ironic-inspector', '-j', 'ACCEPT');
-    const d = driver();
+    const chain = 'old-inspector';
+    const jump = ['INPUT', '-i', 'eth-prov', '-p', 'udp', '--dport', '67', '-j', chain];
+    iptables('-N', chain);
+    iptables('-A', chain, '-j', 'ACCEPT');
+    iptables('-I', ...jump);
+    const d = driver({ chain });
     await d.prepare();
     await d.apply(state(), false);
-    expect(rules()).toEqual([
+    expect(rules().filter((r) => r.includes(chain))).toEqual([
+      `-N ${chain}`,
+      JUMP.replace('ironic-inspector', chain),
+      `-A ${chain} -m mac --mac-source ${A} -j DROP`,
+      `-A ${chain} -m mac --mac-source ${B} -j DROP`,
+      `-A ${chain} -j ACCEPT`,
+    ]);
+    iptables('-D', ...jump);
+    iptables('-F', chain);
+    iptables('-X', chain);
+  });
+
+  it('keeps IPv6 DHCP (UDP 547) out with ip6tables', async () => {
+    const d = driver({ command: `ip netns exec ${ns} ip6tables`, ipVersion: '6' });
+    await d.prepare();
+    await d.apply(state({ unknownAllowed: false }), true);
+    expect(rules('ip6tables')).toEqual([
       '-N ironic-inspector',
-      JUMP,
-      `-A ironic-inspector -m mac --mac-source ${A} -j DROP`,
-      `-A ironic-inspector -m mac --mac-source ${B} -j DROP`,
-      '-A ironic-inspector -j ACCEPT',
+      '-A INPUT -i eth-prov -p udp -m udp --dport 547 -j ironic-inspector',
+      '-A ironic-inspector -j REJECT --reject-with icmp6-port-unreachable',
     ]);
   });
 
@@ -125,16 +153,47 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
     expect(rules()).toContain(JUMP);
   });
 
-  it('fails naming the command when iptables cannot be run, or refuses the rules', async () => {
-    const broken = new IptablesDriver({
-      command: 'no-such-iptables',
-      iface: 'eth-prov',
-      chain: 'ironic-inspector',
-      ipVersion: '4',
-    });
-    await expect(broken.prepare()).rejects.toThrow(/no-such-iptables -w -S INPUT failed/);
-    await expect(driver().apply(state({ ironic: new Set(['zz']) }), true)).rejects.toThrow(
+  it('fails naming the command when iptables cannot be run, or refuses the rules, leaving the chain as it was', async () => {
+    await expect(driver({ command: 'no-such-iptables' }).prepare()).rejects.toThrow(
+      /no-such-iptables -w -S INPUT failed/,
+    );
+    const d = driver();
+    await d.apply(state({ introspected: new Set([A]) }), true);
+    const before = rules();
+    await expect(d.apply(state({ ironic: new Set([A, 'zz']) }), true)).rejects.toThrow(
       /iptables-restore -w --noflush failed \(exit 2\): .*Invalid MAC/s,
     );
+    expect(rules()).toEqual(before);
+    expect(before).toContain(`-A ironic-inspector -m mac --mac-source ${B} -j DROP`);
+  });
+
+  it('fails at start when the restore command is missing, though iptables runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipt-'));
+    try {
+      const fw = join(dir, 'fw');
+      writeFileSync(fw, '#!/bin/sh\nexec iptables "$@"\n');
+      chmodSync(fw, 0o755);
+      await expect(driver({ command: `ip netns exec ${ns} ${fw}` }).prepare()).rejects.toThrow(
+        `${fw}-restore -w --test --noflush failed`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a chain named for a built-in, which --noflush would not empty', () => {
+    expect(() => driver({ chain: 'INPUT' })).toThrow(
+      'iptables chain "INPUT": a built-in chain or target of iptables',
+    );
+  });
+
+  it('warns at start when the interface is not on this host', async () => {
+    const lines: string[] = [];
+    const out = new PassThrough().on('data', (b: Buffer) => lines.push(b.toString()));
+    const logger = createLogger('warn', 'test', out);
+    await driver({ iface: 'eth-prov', logger }).prepare();
+    await driver({ iface: 'lo', logger }).prepare();
+    await driver({ iface: 'eth+', logger }).prepare();
+    expect(lines.map((l) => JSON.parse(l).iface)).toEqual(['eth-prov']);
   });
 });

@@ -46,7 +46,14 @@ describe('loadConfig', () => {
     ['PXE_FILTER_DRIVER', 'nftables'],
     ['PXE_FILTER_SYNC_PERIOD_S', '-5'],
     ['IPTABLES_CHAIN', 'a chain; rm -rf /'],
+    ['IPTABLES_CHAIN', 'INPUT'],
+    ['IPTABLES_CHAIN', 'ACCEPT'],
+    ['IPTABLES_CHAIN', '-j'],
+    ['IPTABLES_CHAIN', 'a-chain-name-longer-than-28-chars'],
     ['IPTABLES_IP_VERSION', '5'],
+    ['IPTABLES_INTERFACE', '../etc'],
+    ['IPTABLES_INTERFACE', 'br-ctlplane -j ACCEPT'],
+    ['IPTABLES_INTERFACE', 'an-interface-name-too-long'],
   ])('stops on a bad %s, naming the variable and the value', (name, value) => {
     let error: unknown;
     try {
@@ -113,6 +120,34 @@ describe('loadConfig', () => {
     ],
   ])('takes %s settings', (_what, env, expected) => {
     expect(loadConfig(env)).toMatchObject(expected);
+  });
+
+  it.each([
+    [{ IPTABLES_COMMAND: 'iptables', IPTABLES_IP_VERSION: '6' }, 'iptables filters IPv4'],
+    [{ IPTABLES_COMMAND: 'sudo /usr/sbin/ip6tables-nft' }, 'ip6tables-nft filters IPv6'],
+  ])('refuses an iptables command of the other IP version: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(
+      `IPTABLES_COMMAND=${JSON.stringify(env.IPTABLES_COMMAND)}: ${message}`,
+    );
+  });
+
+  it('takes an iptables command of the IP version asked for, or one it cannot tell', () => {
+    for (const [command, version] of [
+      ['sudo ip6tables', '6'],
+      ['/usr/sbin/iptables-legacy', '4'],
+      ['ip netns exec lab ip6tables', '6'],
+      ['/opt/fw/wrapper', '6'],
+    ]) {
+      expect(loadConfig({ IPTABLES_COMMAND: command, IPTABLES_IP_VERSION: version })).toMatchObject(
+        { IPTABLES_COMMAND: command, IPTABLES_IP_VERSION: version },
+      );
+    }
+  });
+
+  it('takes chain names iptables takes as user chains', () => {
+    for (const chain of ['ironic-inspector', 'DHCP_FILTER', '1st.chain', 'input']) {
+      expect(loadConfig({ IPTABLES_CHAIN: chain }).IPTABLES_CHAIN).toBe(chain);
+    }
   });
 
   it('needs the hosts directory for the dnsmasq PXE filter', () => {

@@ -58,6 +58,32 @@ const enrollFields = z
   );
 
 /**
+ * Names iptables takes for something else: with `--noflush` a chain named INPUT is the built-in
+ * one, not emptied, and `-A INPUT -j ACCEPT` appended to it would open the host's firewall.
+ */
+const IPTABLES_RESERVED = new Set([
+  'INPUT',
+  'FORWARD',
+  'OUTPUT',
+  'PREROUTING',
+  'POSTROUTING',
+  'ACCEPT',
+  'DROP',
+  'REJECT',
+  'RETURN',
+  'QUEUE',
+]);
+
+/** A chain the iptables PXE filter may own: its name fits iptables' 28 characters and is no built-in's. */
+export const IptablesChainName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,27}$/,
+    'expected 1 to 28 letters, digits, _ . or -, not starting with . or -',
+  )
+  .refine((name) => !IPTABLES_RESERVED.has(name), 'a built-in chain or target of iptables');
+
+/**
  * The whole configuration, read from the environment once at start-up.
  * Each key is the environment variable's name; the README's table lists them.
  */
@@ -194,12 +220,15 @@ export const ConfigSchema = z.object({
    */
   IPTABLES_COMMAND: z.string().min(1).optional(),
   /** Interface the DHCP server listens on, whose DHCP requests the iptables filter sees. Default br-ctlplane, as upstream. */
-  IPTABLES_INTERFACE: z.string().min(1).default('br-ctlplane'),
-  /** Name of the iptables filter's chain. Default ironic-inspector, as upstream. */
-  IPTABLES_CHAIN: z
+  IPTABLES_INTERFACE: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,28}$/, 'expected 1 to 28 letters, digits, _ . or -')
-    .default('ironic-inspector'),
+    .regex(
+      /^(?!\.\.?$)[^\s/:]{1,15}$/,
+      'expected an interface name (`eth+` for all eth*): up to 15 characters, no spaces, / or :',
+    )
+    .default('br-ctlplane'),
+  /** Name of the iptables filter's chain. Default ironic-inspector, as upstream. */
+  IPTABLES_CHAIN: IptablesChainName.default('ironic-inspector'),
   /** DHCP of IPv4 (UDP 67) or IPv6 (UDP 547) for the iptables filter. Default 4. */
   IPTABLES_IP_VERSION: z.enum(['4', '6']).default('4'),
   /** Log level for pino. Default info. */
@@ -290,6 +319,16 @@ const ConfigWithAuth = ConfigSchema.superRefine((c, ctx) => {
   }
   if (c.PXE_FILTER_DRIVER === 'dnsmasq')
     required.set('DNSMASQ_HOSTSDIR', 'PXE_FILTER_DRIVER=dnsmasq');
+  // The other family's tool would filter DHCP nowhere it arrives, leaving every node answered.
+  const tool = c.IPTABLES_COMMAND?.trim().split(/\s+/).at(-1)?.split('/').at(-1) ?? '';
+  const family = tool.startsWith('ip6tables') ? '6' : tool.startsWith('iptables') ? '4' : null;
+  if (family && family !== c.IPTABLES_IP_VERSION) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['IPTABLES_COMMAND'],
+      message: `${tool} filters IPv${family}, but IPTABLES_IP_VERSION=${c.IPTABLES_IP_VERSION}`,
+    });
+  }
   for (const [key, why] of required) {
     if (c[key] === undefined) {
       ctx.addIssue({ code: 'custom', path: [key], message: `required when ${why}` });

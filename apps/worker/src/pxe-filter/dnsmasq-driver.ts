@@ -1,11 +1,7 @@
 import type { Logger } from '@inspector/shared';
 import { UNKNOWN_HOSTS_FILE, planHostsDir, type Policy } from './dnsmasq-plan.ts';
-import {
-  runCommand,
-  type FilterCounts,
-  type FilterDriver,
-  type FilterState,
-} from './filter-driver.ts';
+import { type FilterCounts, type FilterDriver, type FilterState } from './filter-driver.ts';
+import { runCommand } from './run-command.ts';
 import type { HostsDir } from './hosts-dir.ts';
 
 /** Longest a start or stop command may take: a service manager answers in seconds. */

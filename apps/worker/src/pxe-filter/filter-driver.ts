@@ -1,6 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
 /** What a PXE filter knows at one sync, the same for every driver. */
 export interface FilterState {
   /** MACs of nodes booting or running the ramdisk: always let through. */
@@ -31,33 +28,4 @@ export interface FilterDriver {
   started(): Promise<void>;
   /** When the worker stops; after the last sync. */
   close(): Promise<void>;
-}
-
-const run = promisify(execFile);
-
-/**
- * Runs `argv` (no shell) with `input` on its stdin, failing with its stderr and how it ended,
- * named `what`. `timeoutMs` bounds it: a wedged service manager or a held xtables lock must not
- * hold the filter for ever.
- */
-export async function runCommand(
-  argv: readonly string[],
-  timeoutMs: number,
-  what = argv.join(' '),
-  input?: string,
-): Promise<string> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('empty command');
-  try {
-    const running = run(file, args, { timeout: timeoutMs });
-    // A command that exits before reading its input fails the write with EPIPE: its exit says more.
-    running.child.stdin?.on('error', () => undefined).end(input);
-    return (await running).stdout;
-  } catch (err) {
-    const e = err as Error & { stderr?: string; code?: unknown; killed?: boolean };
-    const how = e.killed ? `timed out after ${timeoutMs / 1000} s` : `exit ${String(e.code)}`;
-    throw new Error(`${what} failed (${how}): ${e.stderr?.trim() || e.message}`, {
-      cause: err,
-    });
-  }
 }

@@ -1,10 +1,8 @@
+import { existsSync } from 'node:fs';
+import { IptablesChainName, type Logger } from '@inspector/shared';
 import { planChain, restoreInput } from './iptables-plan.ts';
-import {
-  runCommand,
-  type FilterCounts,
-  type FilterDriver,
-  type FilterState,
-} from './filter-driver.ts';
+import { type FilterCounts, type FilterDriver, type FilterState } from './filter-driver.ts';
+import { runCommand } from './run-command.ts';
 
 /** Longest one iptables call may take, waiting for the xtables lock included (`-w`). */
 const IPTABLES_TIMEOUT_MS = 20_000;
@@ -19,6 +17,7 @@ export interface IptablesDriverOptions {
   iface: string;
   chain: string;
   ipVersion: '4' | '6';
+  logger: Logger;
 }
 
 /**
@@ -40,6 +39,13 @@ export class IptablesDriver implements FilterDriver {
   #applied: string | null = null;
 
   constructor(opts: IptablesDriverOptions) {
+    // Checked again here, not only in the config: a built-in's name would have the driver write INPUT.
+    const name = IptablesChainName.safeParse(opts.chain);
+    if (!name.success) {
+      throw new Error(
+        `iptables chain ${JSON.stringify(opts.chain)}: ${name.error.issues[0]?.message}`,
+      );
+    }
     this.#opts = opts;
     const argv = opts.command.split(/\s+/).filter(Boolean);
     this.#iptables = argv;
@@ -57,8 +63,18 @@ export class IptablesDriver implements FilterDriver {
   }
 
   async prepare(): Promise<void> {
-    // Lists the table: fails at start, naming the command, when iptables cannot be run.
+    // Both commands are tried, changing nothing: either missing fails the start, naming it.
     await this.#run('-S', 'INPUT');
+    const test = [...this.#restore, '-w', '--test', '--noflush'];
+    await runCommand(test, IPTABLES_TIMEOUT_MS, test.join(' '), '*filter\nCOMMIT\n');
+    const { iface, logger } = this.#opts;
+    // Not fatal (a bridge may be made later), but until it exists the jump matches no request.
+    if (!iface.endsWith('+') && !existsSync(`/sys/class/net/${iface}`)) {
+      logger.warn(
+        { iface },
+        'PXE filter: no such interface here; DHCP requests skip the chain until it appears',
+      );
+    }
   }
 
   async apply(state: FilterState, full: boolean): Promise<FilterCounts> {

@@ -172,6 +172,7 @@ export function pxeFilterFromConfig(ctx: WorkerContext): PxeFilter | null {
         iface: config.IPTABLES_INTERFACE,
         chain: config.IPTABLES_CHAIN,
         ipVersion: config.IPTABLES_IP_VERSION,
+        logger,
       });
       break;
   }
