@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeSpec, startFakeIronic, type FakeIronic } from '../fixtures/fake-ironic.ts';
 import { logLines, workerHttpUrl } from '../helpers/ops.ts';
@@ -100,5 +101,72 @@ describe('request ids', () => {
       /^inspector_job_duration_seconds_count\{job="process",outcome="completed"\} [1-9]/m,
     );
     expect(metrics).toContain('inspector_introspections_finished_total 1');
+  });
+});
+
+/** Sends `raw` on a connection of its own and returns all the API wrote back before closing. */
+function rawExchange(raw: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(raw));
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    socket.on('close', () => resolve(answer)).on('error', reject);
+  });
+}
+
+describe("requests Node's HTTP parser refuses", () => {
+  it.each([
+    [
+      'an unknown method',
+      'FOO /v1/introspection HTTP/1.1\r\nHost: x\r\n\r\n',
+      400,
+      /Invalid method/,
+    ],
+    [
+      'a Content-Length that is no number',
+      'POST /v1/continue HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}',
+      400,
+      /Malformed HTTP request/,
+    ],
+    [
+      'broken chunking',
+      'POST /v1/continue HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+      400,
+      /Malformed HTTP request/,
+    ],
+    [
+      'headers past the size limit',
+      `GET /v1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      /exceed the size limit/,
+    ],
+  ])(
+    'answers %s with a JSON error and the version headers',
+    async (_what, raw, status, message) => {
+      const answer = await rawExchange(raw);
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      expect(head).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(head).toContain('Content-Type: application/json');
+      expect(head).toContain('X-OpenStack-Ironic-Inspector-API-Maximum-Version: 1.18');
+      expect(JSON.parse(body).error.message).toMatch(message);
+    },
+  );
+
+  it('logs no server error when a caller hangs up mid-body', async () => {
+    const { hostname, port } = new URL(url);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write('POST /v1/continue HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n');
+        socket.write('Content-Length: 1000\r\n\r\n{"inv', () =>
+          setTimeout(() => socket.destroy(), 100),
+        );
+      });
+      socket.on('close', () => resolve()).on('error', reject);
+    });
+    // Nothing marks the API done with a request it answers without logging: half a second is
+    // ample where the error this guards against was logged within milliseconds of the hang-up.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(logLines(apiProc).filter((l) => Number(l.level) >= 50)).toEqual([]);
   });
 });

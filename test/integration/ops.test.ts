@@ -245,6 +245,12 @@ describe('queue dashboard', () => {
     expect(queues.every((q) => !q.readOnlyMode)).toBe(true);
   });
 
+  it("answers a body its parser refuses with a 400 saying why, not as a server's error", async () => {
+    const res = await api(stack, 'PUT', '/dashboard/api/queues/maintenance/concurrency', '{bad');
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/JSON/);
+  });
+
   it('shows no secret of a credentials-flow run, only ids', async () => {
     const password = 'OpsDashSecret42';
     const spec = nodeSpec(5);

@@ -62,13 +62,21 @@ export async function readJson(ctx: Context, maxBytes: number): Promise<unknown>
   if (declared > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      ctx.req.resume();
-      throw tooLarge();
+  try {
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        ctx.req.resume();
+        throw tooLarge();
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    // The caller hung up mid-body: its fault, not the service's, and no error for the logs.
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      throw new BadRequest(`The request body was cut off after ${size} bytes`);
+    }
+    throw err;
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return undefined;

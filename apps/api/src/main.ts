@@ -1,6 +1,7 @@
 import type { Server, ServerResponse } from 'node:http';
 import { createLogger, loadConfigOrExit } from '@inspector/shared';
 import { createApp } from './app.ts';
+import { answerMalformedRequests } from './client-errors.ts';
 import { apiDepsReady, closeApiDeps, createApiDeps } from './deps.ts';
 
 async function main(): Promise<void> {
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     logger.info({ host: config.HOST, port }, `API listening on http://${config.HOST}:${port}`);
   });
   server.keepAliveTimeout = 65_000;
+  answerMalformedRequests(server);
 
   let stopping = false;
   // A keep-alive connection would outlive the drain: answers given while stopping close theirs.

@@ -114,10 +114,12 @@ const stripScope = (ip: string | null | undefined) => ip?.split('%')[0] || null;
 export function normalizeRamdiskData(data: RamdiskData): NormalizedData {
   const inv = data.inventory;
   if (!inv) {
-    const interfaces: Record<string, Interface> = {};
-    for (const [ifName, iface] of Object.entries(data.interfaces ?? {})) {
-      interfaces[ifName] = { mac: iface.mac ?? '', ip: iface.ip || null };
-    }
+    const interfaces = Object.fromEntries(
+      Object.entries(data.interfaces ?? {}).map(([ifName, iface]): [string, Interface] => [
+        ifName,
+        { mac: iface.mac ?? '', ip: iface.ip || null },
+      ]),
+    );
     const serials = data.block_devices?.serials;
     return {
       cpus: data.cpus ?? null,
@@ -132,15 +134,20 @@ export function normalizeRamdiskData(data: RamdiskData): NormalizedData {
       block_devices: serials ? { serials: [...serials] } : null,
     };
   }
-  const interfaces: Record<string, Interface> = {};
-  for (const iface of inv.interfaces ?? []) {
-    if (!iface.name) continue;
-    interfaces[iface.name] = {
-      mac: iface.mac_address ?? '',
-      ip: stripScope(iface.ipv4_address) ?? stripScope(iface.ipv6_address),
-      client_id: iface.client_id ?? null,
-    };
-  }
+  // Built from entries, never by assignment: a NIC the ramdisk names `__proto__` is an interface
+  // like any other, not the object's prototype.
+  const interfaces = Object.fromEntries(
+    (inv.interfaces ?? [])
+      .filter((iface) => !!iface.name)
+      .map((iface): [string, Interface] => [
+        iface.name!,
+        {
+          mac: iface.mac_address ?? '',
+          ip: stripScope(iface.ipv4_address) ?? stripScope(iface.ipv6_address),
+          client_id: iface.client_id ?? null,
+        },
+      ]),
+  );
   const rootSize = data.root_disk?.size;
   const serials = (inv.disks ?? []).map((d) => d.serial).filter((s): s is string => !!s);
   return {

@@ -66,6 +66,7 @@ describe('parseRedisUrl', () => {
     ['redis-cluster://h1:7000/0', /no path/],
     ['redis-cluster://h1:7000?db=1', /unknown parameter db \(redis-cluster takes none\)/],
     ['redis-cluster://:%E0%A4%A@h1:7000', /bad %-escape/],
+    ['redis://:pw%zz@h:6379', /bad %-escape/],
   ])('refuses %s with a message naming the problem', (url, message) => {
     expect(() => parseRedisUrl(url)).toThrow(message);
   });

@@ -107,6 +107,11 @@ export const RedisUrlSchema = z.string().transform((value, ctx): RedisTarget => 
       );
     }
     if (!parsed.hostname) return fail('the URL names no host');
+    // ioredis decodes these itself, and a bad escape would stop it with a bare URIError.
+    const credentials = parseCredentials(
+      parsed.username || parsed.password ? `${parsed.username}:${parsed.password}` : undefined,
+    );
+    if (typeof credentials === 'string') return fail(credentials);
     return { kind: 'standalone', url: value };
   }
   const [, scheme, userinfo, hostList = '', path = '', query = ''] = multi;

@@ -3,7 +3,7 @@ import { InspectorError } from '@inspector/shared';
 
 export const MIN_VERSION = [1, 0] as const;
 export const MAX_VERSION = [1, 18] as const;
-const fmt = (v: readonly [number, number]) => `${v[0]}.${v[1]}`;
+export const fmt = (v: readonly [number, number]) => `${v[0]}.${v[1]}`;
 const HEADER = 'X-OpenStack-Ironic-Inspector-API-Version';
 
 const cmp = (a: readonly number[], b: readonly number[]) => a[0]! - b[0]! || a[1]! - b[1]!;

@@ -56,7 +56,10 @@ export function errorBodies(logger: Logger): Middleware {
           : typeof httpErr.status === 'number'
             ? httpErr.status
             : 500;
-      const expose = err instanceof InspectorError ? err.expose : httpErr.expose === true;
+      // A 4xx is about the request, so its message is the caller's to read, even from a parser
+      // that sets a status but not `expose` (co-body, under the dashboard).
+      const expose =
+        err instanceof InspectorError ? err.expose : httpErr.expose === true || status < 500;
       if (status >= 500) {
         (ctx.state.log ?? logger).error({ err, status }, 'request failed');
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HookName } from '../config.ts';
 import type { IronicNode, IronicPort } from '../ironic/types.ts';
-import type { NormalizedData } from '../ramdisk-data.ts';
+import { RamdiskDataSchema, normalizeRamdiskData, type NormalizedData } from '../ramdisk-data.ts';
 import { planUpdate, preprocess } from './pipeline.ts';
 import type { HookContext, ProcessingConfig } from './types.ts';
 
@@ -89,6 +89,28 @@ describe('validate_interfaces', () => {
       interfaces: { ...broken.interfaces, em1: { mac: '11:22:33:44:55:66', ip: '1.2.0.1' } },
     };
     expect(preprocess(one, ctx().c).data.macs).toEqual(['11:22:33:44:55:66']);
+  });
+
+  it('keeps an interface the ramdisk names __proto__ as any other', () => {
+    const named = normalizeRamdiskData(
+      RamdiskDataSchema.parse({
+        inventory: {
+          interfaces: [
+            { name: '__proto__', mac_address: '66:55:44:33:22:11', ipv4_address: '1.2.0.2' },
+            { name: 'em1', mac_address: '11:22:33:44:55:66', ipv4_address: '1.2.0.1' },
+          ],
+          cpu: { count: 2, architecture: 'x86_64' },
+          memory: { physical_mb: 1024 },
+        },
+        boot_interface: '01-66-55-44-33-22-11',
+      }),
+    );
+    expect(Object.keys(named.interfaces)).toEqual(['__proto__', 'em1']);
+    const { data, failures } = preprocess(named, ctx().c);
+    expect(failures).toEqual([]);
+    expect(data.macs).toEqual(['66:55:44:33:22:11']);
+    expect(Object.keys(data.all_interfaces)).toEqual(['__proto__', 'em1']);
+    expect(Object.getPrototypeOf(data.all_interfaces)).toBe(Object.prototype);
   });
 
   it('creates missing ports only, the PXE one marked pxe_enabled', () => {

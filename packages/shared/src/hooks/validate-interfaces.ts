@@ -8,17 +8,19 @@ export const validateInterfaces: Hook = {
     const given = Object.entries(data.interfaces);
     if (given.length === 0) throw new HookFailure('No interfaces supplied by the ramdisk');
 
-    const all: Record<string, Interface> = {};
+    const valid: [string, Interface][] = [];
     for (const [name, iface] of given) {
       const mac = normalizeMac(iface.mac);
       if (!mac) {
         ctx.warn(`Interface ${name} has no valid MAC (${JSON.stringify(iface.mac)}), ignored`);
         continue;
       }
-      all[name] = { ...iface, mac, pxe: mac === data.pxe_mac };
+      valid.push([name, { ...iface, mac, pxe: mac === data.pxe_mac }]);
     }
+    // From entries: assigning a name such as `__proto__` would set the prototype instead.
+    const all = Object.fromEntries(valid);
 
-    let eligible = Object.entries(all);
+    let eligible = valid;
     const { ADD_PORTS } = ctx.config;
     if (ADD_PORTS === 'pxe' && data.pxe_mac) {
       eligible = eligible.filter(([, i]) => i.mac === data.pxe_mac);

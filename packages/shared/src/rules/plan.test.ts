@@ -260,6 +260,11 @@ describe('planActions', () => {
   });
 
   describe('fail', () => {
+    it('never fails with an empty message, which would read as no error', () => {
+      const result = planActions([actions({ action: 'fail', message: '' })], {}, {});
+      expect(result.fail).toBe('Failed by an introspection rule (its message is empty)');
+    });
+
     it('stops the walk, keeping what came before it', () => {
       const result = planActions(
         [

@@ -154,7 +154,8 @@ function extendAttribute(walk: Walk, path: string, value: unknown, unique: boole
 function runAction(walk: Walk, action: RuleAction, data: unknown): string | null {
   switch (action.action) {
     case 'fail':
-      return pythonStr(action.message);
+      // An empty error would read as success to Ironic, which tests the error's truth.
+      return pythonStr(action.message) || 'Failed by an introspection rule (its message is empty)';
     case 'set-attribute': {
       const path = toPointer(action.path);
       emit(walk, path, formatValue(action.value, data));
