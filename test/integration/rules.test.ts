@@ -261,4 +261,23 @@ describe('rules applied by processing', () => {
     expect(status.error).toContain('{data[no][such][key]}');
     expect(stack.ironic.node(nodeSpec(3).uuid)!.extra.x).toBeUndefined();
   });
+
+  it('a pattern that data makes backtrack ends that run in error, and the worker goes on', async () => {
+    const rule = {
+      conditions: [{ op: 'matches', field: 'crafted', value: '(?i)(a+)+b' }],
+      actions: [setExtra('matched', true)],
+    };
+    expect((await api(stack, 'POST', '/v1/rules', rule)).status).toBe(201);
+    // The callback is the ramdisk's, unauthenticated: anything may post it.
+    stack.onBoot = () => ({ extra: { crafted: 'a'.repeat(40) } });
+    try {
+      const status = await introspect(5);
+      expect(status.state).toBe('error');
+      expect(status.error).toMatch(/Condition matches "\(\?i\)\(a\+\)\+b" on crafted ran for over/);
+    } finally {
+      stack.onBoot = () => ({});
+    }
+    expect(await introspect(6)).toMatchObject({ state: 'finished', error: null });
+    expect(stack.ironic.node(nodeSpec(6).uuid)!.extra.matched).toBeUndefined();
+  });
 });

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { boundedTest } from './bounded-regexp.ts';
 import { inNetwork, parseIpAddress, parseIpNetwork } from './ip.ts';
 import { pythonStr } from './format.ts';
 import { findValues } from './json-path.ts';
@@ -35,10 +36,13 @@ function equals(field: unknown, value: unknown): boolean | null {
 }
 
 /** As upstream's `re.search(value, str(field))`: the field as Python's str() renders it. */
-const searcher =
-  (pattern: RegExp) =>
-  (field: unknown): boolean =>
-    field !== undefined && pattern.test(pythonStr(field));
+function searcher(pattern: RegExp, cond: ValueCondition): (field: unknown) => boolean {
+  const test = boundedTest(
+    pattern,
+    `Condition ${cond.op} ${JSON.stringify(cond.value)} on ${cond.field}`,
+  );
+  return (field) => field !== undefined && test(pythonStr(field));
+}
 
 /** Upstream's `matches`: `re.match` of the pattern with a `$` appended unless it ends in one. */
 const fullMatch = (value: string) =>
@@ -83,9 +87,9 @@ function checker(cond: ValueCondition): (field: unknown) => boolean {
     case 'in-net':
       return inNet(value);
     case 'matches':
-      return typeof value === 'string' ? searcher(fullMatch(value)) : never;
+      return typeof value === 'string' ? searcher(fullMatch(value), cond) : never;
     case 'contains':
-      return typeof value === 'string' ? searcher(pythonRegExp(value)) : never;
+      return typeof value === 'string' ? searcher(pythonRegExp(value), cond) : never;
   }
 }
 

@@ -23,8 +23,10 @@ export function pythonRegExp(pattern: string, wrap: (source: string) => string =
     const c = rest[i]!;
     if (c === '\\') {
       const next = rest[i + 1] ?? '';
-      // Python's start and end of the whole string, whatever the flags.
-      out += next === 'A' ? '(?<![\\s\\S])' : next === 'Z' ? '(?![\\s\\S])' : c + next;
+      // Python's start and end of the whole string, whatever the flags: `^` and `$` where no `m`
+      // makes them lines' (which leaves the pattern to the linear engine), else lookaround.
+      const [start, end] = flags.includes('m') ? ['(?<![\\s\\S])', '(?![\\s\\S])'] : ['^', '$'];
+      out += next === 'A' ? start : next === 'Z' ? end : c + next;
       i++;
     } else if (rest.startsWith('(?P<', i)) {
       out += '(?<';
