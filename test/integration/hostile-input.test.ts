@@ -85,6 +85,19 @@ describe('limits', () => {
     }
   });
 
+  it('an empty callback body, or a compressed one, is refused saying so', async () => {
+    const empty = await api(stack, 'POST', '/v1/continue', '');
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.message).toBe(
+      'Invalid data: expected a JSON object, got an empty body',
+    );
+    const gzipped = await api(stack, 'POST', '/v1/continue', '{}', { 'Content-Encoding': 'gzip' });
+    expect(gzipped.status).toBe(415);
+    expect(gzipped.body.error.message).toBe(
+      'Content-Encoding gzip is not supported: send the JSON body uncompressed',
+    );
+  });
+
   it.each([
     [
       'interfaces',

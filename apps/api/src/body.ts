@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { BadRequest, PayloadTooLarge } from '@inspector/shared';
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '@inspector/shared';
 
 export const MAX_JSON_DEPTH = 32;
 
@@ -45,6 +45,8 @@ function overLimit(value: unknown): 'depth' | 'entries' | null {
 }
 
 export function describeJsonType(value: unknown): string {
+  // readJson's answer for a body with nothing in it.
+  if (value === undefined) return 'an empty body';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'list';
   return typeof value;
@@ -56,6 +58,12 @@ export function describeJsonType(value: unknown): string {
  * than MAX_JSON_ENTRIES; returns undefined for an empty body.
  */
 export async function readJson(ctx: Context, maxBytes: number): Promise<unknown> {
+  const encoding = ctx.get('Content-Encoding').trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw new UnsupportedMediaType(
+      `Content-Encoding ${encoding} is not supported: send the JSON body uncompressed`,
+    );
+  }
   const declared = Number(ctx.get('Content-Length') || 0);
   const tooLarge = () =>
     new PayloadTooLarge(`Request body exceeds the limit of ${maxBytes} bytes (MAX_BODY_BYTES)`);

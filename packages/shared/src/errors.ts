@@ -53,6 +53,12 @@ export class PayloadTooLarge extends InspectorError {
   }
 }
 
+export class UnsupportedMediaType extends InspectorError {
+  constructor(message: string) {
+    super(message, { status: 415, code: 'unsupported_media_type' });
+  }
+}
+
 export class ServiceUnavailable extends InspectorError {
   constructor(message: string, cause?: unknown) {
     super(message, { status: 503, code: 'unavailable', cause });

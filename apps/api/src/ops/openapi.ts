@@ -114,6 +114,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   406: 'Unsupported API version',
   409: 'Conflict with the state of the run, or a rule with that UUID exists',
   413: 'Body over MAX_BODY_BYTES',
+  415: 'Compressed body (Content-Encoding): send JSON as it is',
   503: 'Redis or Ironic unavailable, retry later',
 };
 
@@ -165,7 +166,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
         responses: {
           '200': json('ContinueReply', 'Data accepted; processing goes on in a worker'),
-          ...errors(400, 403, 404, 413, 503),
+          ...errors(400, 403, 404, 413, 415, 503),
         },
       },
     },
@@ -241,7 +242,7 @@ export function openApiDocument(): Record<string, unknown> {
           required: false,
           content: { 'application/json': { schema: ref('RamdiskData') } },
         },
-        responses: { '202': json('Empty', 'Reapplying'), ...errors(400, 404, 409, 413, 503) },
+        responses: { '202': json('Empty', 'Reapplying'), ...errors(400, 404, 409, 413, 415, 503) },
       },
     },
     '/v1/rules': {
@@ -259,7 +260,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
         responses: {
           '201': json('RuleView', 'Created (200 before API 1.6)'),
-          ...errors(400, 409, 413, 503),
+          ...errors(400, 409, 413, 415, 503),
         },
       },
       delete: {
