@@ -273,7 +273,9 @@ describe('rules applied by processing', () => {
     try {
       const status = await introspect(5);
       expect(status.state).toBe('error');
-      expect(status.error).toMatch(/Condition matches "\(\?i\)\(a\+\)\+b" on crafted ran for over/);
+      expect(status.error).toMatch(
+        /Condition matches "\(\?i\)\(a\+\)\+b" on crafted was still running/,
+      );
     } finally {
       stack.onBoot = () => ({});
     }

@@ -22,13 +22,18 @@ function describe(err: NodeJS.ErrnoException): [number, string, string] {
  */
 export function answerMalformedRequests(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // A peer that reset the connection reads nothing more.
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // A peer that reset the connection reads nothing more; and an answer already under way on
+    // this connection (a pipelined request broke while it was sent) must not have ours spliced in.
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })
+      ._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
       socket.destroy();
       return;
     }
     const [status, reason, message] = describe(err);
     const body = JSON.stringify({ error: { message } });
+    // Destroyed once written, as Node's own handler does: the request it broke off then sees its
+    // connection gone at once instead of waiting for the rest of a body until requestTimeout.
     socket.end(
       [
         `HTTP/1.1 ${status} ${reason}`,
@@ -40,6 +45,7 @@ export function answerMalformedRequests(server: Server): void {
         '',
         body,
       ].join('\r\n'),
+      () => socket.destroy(),
     );
   });
 }

@@ -48,6 +48,8 @@ describe('loadConfig', () => {
     ['IPTABLES_CHAIN', 'a chain; rm -rf /'],
     ['IPTABLES_CHAIN', 'INPUT'],
     ['IPTABLES_CHAIN', 'ACCEPT'],
+    ['IPTABLES_CHAIN', 'LOG'],
+    ['IPTABLES_CHAIN', 'NFLOG_2'],
     ['IPTABLES_CHAIN', '-j'],
     ['IPTABLES_CHAIN', 'a-chain-name-longer-than-28-chars'],
     ['IPTABLES_IP_VERSION', '5'],
@@ -123,8 +125,14 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    [{ IPTABLES_COMMAND: 'iptables', IPTABLES_IP_VERSION: '6' }, 'iptables filters IPv4'],
-    [{ IPTABLES_COMMAND: 'sudo /usr/sbin/ip6tables-nft' }, 'ip6tables-nft filters IPv6'],
+    [
+      { PXE_FILTER_DRIVER: 'iptables', IPTABLES_COMMAND: 'iptables', IPTABLES_IP_VERSION: '6' },
+      'iptables filters IPv4',
+    ],
+    [
+      { PXE_FILTER_DRIVER: 'iptables', IPTABLES_COMMAND: 'sudo /usr/sbin/ip6tables-nft' },
+      'ip6tables-nft filters IPv6',
+    ],
   ])('refuses an iptables command of the other IP version: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(
       `IPTABLES_COMMAND=${JSON.stringify(env.IPTABLES_COMMAND)}: ${message}`,
@@ -138,14 +146,22 @@ describe('loadConfig', () => {
       ['ip netns exec lab ip6tables', '6'],
       ['/opt/fw/wrapper', '6'],
     ]) {
-      expect(loadConfig({ IPTABLES_COMMAND: command, IPTABLES_IP_VERSION: version })).toMatchObject(
-        { IPTABLES_COMMAND: command, IPTABLES_IP_VERSION: version },
-      );
+      expect(
+        loadConfig({
+          PXE_FILTER_DRIVER: 'iptables',
+          IPTABLES_COMMAND: command,
+          IPTABLES_IP_VERSION: version,
+        }),
+      ).toMatchObject({ IPTABLES_COMMAND: command, IPTABLES_IP_VERSION: version });
     }
   });
 
+  it('leaves the iptables settings alone when another PXE filter driver is chosen', () => {
+    expect(loadConfig({ IPTABLES_COMMAND: 'ip6tables' }).IPTABLES_IP_VERSION).toBe('4');
+  });
+
   it('takes chain names iptables takes as user chains', () => {
-    for (const chain of ['ironic-inspector', 'DHCP_FILTER', '1st.chain', 'input']) {
+    for (const chain of ['ironic-inspector', 'DHCP-FILTER', '1st.chain', 'input']) {
       expect(loadConfig({ IPTABLES_CHAIN: chain }).IPTABLES_CHAIN).toBe(chain);
     }
   });

@@ -58,30 +58,22 @@ const enrollFields = z
   );
 
 /**
- * Names iptables takes for something else: with `--noflush` a chain named INPUT is the built-in
- * one, not emptied, and `-A INPUT -j ACCEPT` appended to it would open the host's firewall.
+ * A chain the iptables PXE filter may own: a name that fits iptables' 28 characters and holds a
+ * lowercase letter, `-` or `.`. Names of capitals, digits and `_` alone are iptables' own: with
+ * `--noflush` a chain named INPUT is the built-in one, not emptied, and `-A INPUT -j ACCEPT`
+ * appended to it opens the host's firewall; a jump to a chain named LOG or MARK is read as that
+ * target, and DHCP requests pass the filter by.
  */
-const IPTABLES_RESERVED = new Set([
-  'INPUT',
-  'FORWARD',
-  'OUTPUT',
-  'PREROUTING',
-  'POSTROUTING',
-  'ACCEPT',
-  'DROP',
-  'REJECT',
-  'RETURN',
-  'QUEUE',
-]);
-
-/** A chain the iptables PXE filter may own: its name fits iptables' 28 characters and is no built-in's. */
 export const IptablesChainName = z
   .string()
   .regex(
     /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,27}$/,
     'expected 1 to 28 letters, digits, _ . or -, not starting with . or -',
   )
-  .refine((name) => !IPTABLES_RESERVED.has(name), 'a built-in chain or target of iptables');
+  .refine(
+    (name) => /[a-z.-]/.test(name),
+    "expected a lowercase letter, - or . in it: names of capitals alone are iptables' own chains and targets (INPUT, ACCEPT, LOG, ...)",
+  );
 
 /**
  * The whole configuration, read from the environment once at start-up.
@@ -322,7 +314,7 @@ const ConfigWithAuth = ConfigSchema.superRefine((c, ctx) => {
   // The other family's tool would filter DHCP nowhere it arrives, leaving every node answered.
   const tool = c.IPTABLES_COMMAND?.trim().split(/\s+/).at(-1)?.split('/').at(-1) ?? '';
   const family = tool.startsWith('ip6tables') ? '6' : tool.startsWith('iptables') ? '4' : null;
-  if (family && family !== c.IPTABLES_IP_VERSION) {
+  if (c.PXE_FILTER_DRIVER === 'iptables' && family && family !== c.IPTABLES_IP_VERSION) {
     ctx.addIssue({
       code: 'custom',
       path: ['IPTABLES_COMMAND'],

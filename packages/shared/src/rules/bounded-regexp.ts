@@ -3,43 +3,78 @@ import { Script, createContext } from 'node:vm';
 import { InspectorError } from '../errors.ts';
 
 /**
- * Longest one pattern may run on one value. Patterns come from operators, but the values they
- * run on come from the unauthenticated ramdisk callback: `(a+)+b` on thirty-odd `a`s would hold
- * a worker, and every job it carries, for minutes. Real patterns on real fields take microseconds.
+ * Time the patterns of one evaluation of the rules may take together. Patterns come from
+ * operators, but the values they run on come from the unauthenticated ramdisk callback:
+ * `(a+)+b` on thirty-odd `a`s would hold a worker, and every job it carries, for minutes, and
+ * many values each just under a per-value limit would add up. Real rules on real data take
+ * milliseconds; this stays far below the jobs' lock (WORKER_LOCK_DURATION_MS).
  */
-export const REGEXP_TIME_LIMIT_MS = 100;
+export const RULES_REGEXP_BUDGET_MS = 1000;
 
-// The `l` flag, V8's non-backtracking engine (behind a flag on Node 20): a pattern it accepts runs
-// in time linear in its input, at no cost per call. Set before any pattern is compiled with it; if
-// it did not take, every pattern takes the timed path below, which is as safe.
+// V8 runs a pattern on its backtracking engine, at full speed, and moves it to its linear-time
+// engine once it backtracks too much; the second flag lets `l` ask whether that engine takes a
+// pattern at all. Both are read when a RegExp is made, whenever this module is loaded; if they did
+// not take, every pattern takes the timed path below, which is as safe.
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 setFlagsFromString('--enable-experimental-regexp-engine');
+
+/** The deadline of one evaluation of the rules, shared by all its patterns. */
+export class RegExpBudget {
+  readonly #deadline = performance.now() + RULES_REGEXP_BUDGET_MS;
+
+  remainingMs(): number {
+    return this.#deadline - performance.now();
+  }
+}
 
 const sandbox = createContext({ pattern: /(?:)/, input: '' });
 const timedTest = new Script('pattern.test(input)');
 
-/**
- * `pattern.test` that ends within REGEXP_TIME_LIMIT_MS on any input, else throws naming `what`.
- * Patterns the linear engine cannot run (backreferences, lookaround, `i` on Node 20) run under
- * a vm timeout, which interrupts the regexp engine itself (some 50 µs per call for its watchdog).
- */
-export function boundedTest(pattern: RegExp, what: string): (input: string) => boolean {
-  let linear: RegExp | null = null;
+function linearEngineTakes(pattern: RegExp): boolean {
   try {
-    linear = new RegExp(pattern.source, `${pattern.flags}l`);
+    new RegExp(pattern.source, `${pattern.flags}l`);
+    return true;
   } catch {
-    // Not linear: timed below.
+    return false;
   }
-  if (linear) return (input) => linear.test(input);
+}
+
+/**
+ * `pattern.test`, within `budget`, else throws naming `what`. Patterns the linear engine takes
+ * fall back to it by themselves; the others (backreferences, lookaround, `i` on Node 20) run
+ * under a vm timeout, which interrupts the regexp engine itself (some 50 µs per call for its
+ * watchdog). Either way the budget is checked around each call, so values add up against it.
+ */
+export function boundedTest(
+  pattern: RegExp,
+  what: string,
+  budget: RegExpBudget,
+): (input: string) => boolean {
+  const spent = (input: string) =>
+    new InspectorError(
+      `${what} was still running on a value of ${input.length} characters when the rules' patterns had used their ${RULES_REGEXP_BUDGET_MS} ms: the pattern backtracks too much for this data`,
+    );
+  if (linearEngineTakes(pattern)) {
+    return (input) => {
+      if (budget.remainingMs() <= 0) throw spent(input);
+      const result = pattern.test(input);
+      if (budget.remainingMs() <= 0) throw spent(input);
+      return result;
+    };
+  }
   return (input) => {
+    const timeout = Math.floor(budget.remainingMs());
+    if (timeout <= 0) throw spent(input);
     sandbox.pattern = pattern;
     sandbox.input = input;
     try {
-      return timedTest.runInContext(sandbox, { timeout: REGEXP_TIME_LIMIT_MS }) === true;
+      return timedTest.runInContext(sandbox, { timeout }) === true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw err;
-      throw new InspectorError(
-        `${what} ran for over ${REGEXP_TIME_LIMIT_MS} ms on a value of ${input.length} characters: the pattern backtracks too much for this data`,
-      );
+      throw spent(input);
+    } finally {
+      // The sandbox outlives the call: it must not keep a ramdisk's value alive.
+      sandbox.input = '';
     }
   };
 }

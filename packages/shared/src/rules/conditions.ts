@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { boundedTest } from './bounded-regexp.ts';
+import { RegExpBudget, boundedTest } from './bounded-regexp.ts';
 import { inNetwork, parseIpAddress, parseIpNetwork } from './ip.ts';
 import { pythonStr } from './format.ts';
 import { findValues } from './json-path.ts';
@@ -36,11 +36,13 @@ function equals(field: unknown, value: unknown): boolean | null {
 }
 
 /** As upstream's `re.search(value, str(field))`: the field as Python's str() renders it. */
-function searcher(pattern: RegExp, cond: ValueCondition): (field: unknown) => boolean {
-  const test = boundedTest(
-    pattern,
-    `Condition ${cond.op} ${JSON.stringify(cond.value)} on ${cond.field}`,
-  );
+function searcher(
+  pattern: RegExp,
+  cond: ValueCondition,
+  budget: RegExpBudget,
+): (field: unknown) => boolean {
+  const what = `Condition ${cond.op} ${JSON.stringify(cond.value)} on ${cond.field}`;
+  const test = boundedTest(pattern, what, budget);
   return (field) => field !== undefined && test(pythonStr(field));
 }
 
@@ -69,7 +71,7 @@ const never = () => false;
  * The operator's verdict on one field value, before `invert`. Made once per condition: a
  * pattern or a network is compiled once, however many values the field reaches.
  */
-function checker(cond: ValueCondition): (field: unknown) => boolean {
+function checker(cond: ValueCondition, budget: RegExpBudget): (field: unknown) => boolean {
   const { value } = cond;
   switch (cond.op) {
     case 'eq':
@@ -87,18 +89,26 @@ function checker(cond: ValueCondition): (field: unknown) => boolean {
     case 'in-net':
       return inNet(value);
     case 'matches':
-      return typeof value === 'string' ? searcher(fullMatch(value), cond) : never;
+      return typeof value === 'string' ? searcher(fullMatch(value), cond, budget) : never;
     case 'contains':
-      return typeof value === 'string' ? searcher(pythonRegExp(value), cond) : never;
+      return typeof value === 'string' ? searcher(pythonRegExp(value), cond, budget) : never;
   }
 }
 
-/** Whether the condition holds for the introspection data and the Ironic node. */
-export function conditionHolds(cond: RuleCondition, data: unknown, node: unknown): boolean {
+/**
+ * Whether the condition holds for the introspection data and the Ironic node. `budget` is the
+ * time its patterns may take, shared by every condition of one evaluation of the rules.
+ */
+export function conditionHolds(
+  cond: RuleCondition,
+  data: unknown,
+  node: unknown,
+  budget: RegExpBudget = new RegExpBudget(),
+): boolean {
   const { source, path } = parseField(cond.field);
   const found = findValues(path, source === 'node' ? node : data);
   const values = found.length === 0 && cond.op === 'is-empty' ? [null] : found;
-  const check = cond.op === 'is-empty' ? isEmpty : checker(cond);
+  const check = cond.op === 'is-empty' ? isEmpty : checker(cond, budget);
   const passes = (field: unknown) => check(field) !== cond.invert;
   switch (cond.multiple) {
     case 'any':

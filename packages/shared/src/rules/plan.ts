@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { BadRequest } from '../errors.ts';
 import { z } from 'zod';
 import { JsonPatchOpSchema, type IronicNode, type JsonPatchOp } from '../ironic/types.ts';
+import { RegExpBudget } from './bounded-regexp.ts';
 import { conditionHolds } from './conditions.ts';
 import { formatValue, pythonStr } from './format.ts';
 import { isJsonObject } from './json-path.ts';
@@ -192,10 +193,11 @@ const traitsTo = (walk: Walk, change: 'add' | 'remove') =>
  */
 export function rulesThatApply(rules: Rule[], data: unknown, node: IronicNodeLike): Rule[] {
   const scope = node.properties?.inspection_scope;
+  const budget = new RegExpBudget();
   return rules.filter(
     (rule) =>
       (!rule.scope || rule.scope === scope) &&
-      rule.conditions.every((cond) => conditionHolds(cond, data, node)),
+      rule.conditions.every((cond) => conditionHolds(cond, data, node, budget)),
   );
 }
 

@@ -23,6 +23,15 @@ describe('pythonRegExp', () => {
     expect(pythonRegExp('\\\\A').test('\\A')).toBe(true);
   });
 
+  it('reads character classes as Python does: no anchors in them, a leading ] literal', () => {
+    expect(() => pythonRegExp('[\\A]')).toThrow('bad escape \\A in a class');
+    expect(() => pythonRegExp('x[^\\Z]')).toThrow('bad escape \\Z in a class');
+    expect(pythonRegExp('[]a]+').exec('x]a]')?.[0]).toBe(']a]');
+    expect(pythonRegExp('[^]a]').test(']')).toBe(false);
+    expect(pythonRegExp('[(?P<]x').test('<x')).toBe(true);
+    expect(pythonRegExp('[\\]]\\A').source).toBe('[\\]]^');
+  });
+
   it('wraps the translated source, flags kept', () => {
     const re = pythonRegExp('(?i)ab', (s) => `^(?:${s})$`);
     expect(re.source).toBe('^(?:ab)$');

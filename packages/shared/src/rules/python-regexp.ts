@@ -19,15 +19,34 @@ export function pythonRegExp(pattern: string, wrap: (source: string) => string =
   }
   const rest = lead ? pattern.slice(lead[0].length) : pattern;
   let out = '';
+  /** Where in `out` the character class being read opened, or -1 outside one. */
+  let classAt = -1;
   for (let i = 0; i < rest.length; i++) {
     const c = rest[i]!;
     if (c === '\\') {
       const next = rest[i + 1] ?? '';
-      // Python's start and end of the whole string, whatever the flags: `^` and `$` where no `m`
-      // makes them lines' (which leaves the pattern to the linear engine), else lookaround.
-      const [start, end] = flags.includes('m') ? ['(?<![\\s\\S])', '(?![\\s\\S])'] : ['^', '$'];
-      out += next === 'A' ? start : next === 'Z' ? end : c + next;
+      if (classAt >= 0) {
+        // Python refuses them there; `^` or `$` in a class would match a character instead.
+        if (next === 'A' || next === 'Z') throw new Error(`bad escape \\${next} in a class`);
+        out += c + next;
+      } else {
+        // Python's start and end of the whole string, whatever the flags: `^` and `$` where no
+        // `m` makes them lines' (which leaves the pattern to the linear engine), else lookaround.
+        const [start, end] = flags.includes('m') ? ['(?<![\\s\\S])', '(?![\\s\\S])'] : ['^', '$'];
+        out += next === 'A' ? start : next === 'Z' ? end : c + next;
+      }
       i++;
+    } else if (classAt >= 0) {
+      const first = out.length === classAt + (out[classAt + 1] === '^' ? 2 : 1);
+      // A `]` first in a class is a literal in Python; JavaScript would read `[]` as empty.
+      if (c === ']' && first) out += '\\]';
+      else {
+        if (c === ']') classAt = -1;
+        out += c;
+      }
+    } else if (c === '[') {
+      classAt = out.length;
+      out += c;
     } else if (rest.startsWith('(?P<', i)) {
       out += '(?<';
       i += 3;
