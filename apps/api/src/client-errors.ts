@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { MAX_VERSION, MIN_VERSION, fmt } from './middleware/api-version.ts';
+import { VERSION_RANGE_HEADERS } from './middleware/api-version.ts';
 
 /** What Node's parser refuses before Koa sees a request: status, reason phrase, message. */
 function describe(err: NodeJS.ErrnoException): [number, string, string] {
@@ -39,8 +39,7 @@ export function answerMalformedRequests(server: Server): void {
         `HTTP/1.1 ${status} ${reason}`,
         'Content-Type: application/json',
         `Content-Length: ${Buffer.byteLength(body)}`,
-        `X-OpenStack-Ironic-Inspector-API-Minimum-Version: ${fmt(MIN_VERSION)}`,
-        `X-OpenStack-Ironic-Inspector-API-Maximum-Version: ${fmt(MAX_VERSION)}`,
+        ...VERSION_RANGE_HEADERS.map(([name, value]) => `${name}: ${value}`),
         'Connection: close',
         '',
         body,

@@ -3,8 +3,14 @@ import { InspectorError } from '@inspector/shared';
 
 export const MIN_VERSION = [1, 0] as const;
 export const MAX_VERSION = [1, 18] as const;
-export const fmt = (v: readonly [number, number]) => `${v[0]}.${v[1]}`;
+const fmt = (v: readonly [number, number]) => `${v[0]}.${v[1]}`;
 const HEADER = 'X-OpenStack-Ironic-Inspector-API-Version';
+
+/** The supported range, as headers every answer carries, even one Koa never sees. */
+export const VERSION_RANGE_HEADERS: readonly (readonly [string, string])[] = [
+  ['X-OpenStack-Ironic-Inspector-API-Minimum-Version', fmt(MIN_VERSION)],
+  ['X-OpenStack-Ironic-Inspector-API-Maximum-Version', fmt(MAX_VERSION)],
+];
 
 const cmp = (a: readonly number[], b: readonly number[]) => a[0]! - b[0]! || a[1]! - b[1]!;
 
@@ -39,8 +45,7 @@ export function negotiateVersion(raw: string | undefined): [number, number] {
  */
 export function apiVersion(): Middleware {
   return async (ctx, next) => {
-    ctx.set('X-OpenStack-Ironic-Inspector-API-Minimum-Version', fmt(MIN_VERSION));
-    ctx.set('X-OpenStack-Ironic-Inspector-API-Maximum-Version', fmt(MAX_VERSION));
+    for (const [name, value] of VERSION_RANGE_HEADERS) ctx.set(name, value);
     const standard = /^\s*baremetal-introspection\s+(\S+)\s*$/i.exec(
       ctx.get('OpenStack-API-Version'),
     );
