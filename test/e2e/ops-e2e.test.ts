@@ -96,10 +96,14 @@ describe('request ids', () => {
     );
     expect(workerLines.filter((l) => l.reqId !== reqId)).toEqual([]);
 
-    const metrics = await (await fetch(`${workerUrl}/metrics`)).text();
-    expect(metrics).toMatch(
-      /^inspector_job_duration_seconds_count\{job="process",outcome="completed"\} [1-9]/m,
-    );
+    // The job's duration is observed on BullMQ's `completed` event, which
+    // comes after the job's last log line, so the scrape may need a retry.
+    const completedJob =
+      /^inspector_job_duration_seconds_count\{job="process",outcome="completed"\} [1-9]/m;
+    const metrics = await waitUntil('the process job to be counted', async () => {
+      const text = await (await fetch(`${workerUrl}/metrics`)).text();
+      return completedJob.test(text) ? text : undefined;
+    });
     expect(metrics).toContain('inspector_introspections_finished_total 1');
   });
 });
