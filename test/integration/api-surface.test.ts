@@ -157,6 +157,14 @@ describe('nodes by name, list, abort', () => {
     expect(res.status).toBe(code);
     expect(res.body.error.message).toContain(message);
   });
+
+  it('quotes no more than 100 characters of a bad state back', async () => {
+    const res = await api(stack, 'GET', `/v1/introspection?state=${'x'.repeat(8000)}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toBe(
+      `Bad request: State(s) "${'x'.repeat(100)}…" are not valid`,
+    );
+  });
 });
 
 describe('manage_boot and the state machine', () => {

@@ -90,6 +90,18 @@ describe('normalizeRamdiskData', () => {
     expect(result.error?.issues[0]?.path).toEqual(['inventory', 'cpu', 'count']);
   });
 
+  it.each([
+    ['a fraction', 1.5],
+    ['a word', 'many'],
+    ['a boolean', true],
+    ['a number JSON cannot hold', JSON.parse('1e400')],
+  ])('says what a count must be when it is %s', (_, cpus) => {
+    const result = RamdiskDataSchema.safeParse({ cpus });
+    expect(result.error?.issues.map((i) => [i.path, i.message])).toEqual([
+      [['cpus'], 'expected a whole number of at least 0, as a number or a string of digits'],
+    ]);
+  });
+
   it('refuses too many interfaces', () => {
     const interfaces = Object.fromEntries(
       Array.from({ length: 300 }, (_, i) => [`eth${i}`, { mac: '11:22:33:44:55:66' }]),

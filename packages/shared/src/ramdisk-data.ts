@@ -9,13 +9,19 @@ export const MAX_INTERFACES = 256;
 const MAX_DISKS = 1024;
 const name = z.string().max(255);
 const shortText = z.string().max(1024);
-const count = z.union([
-  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  z
-    .string()
-    .regex(/^\d{1,15}$/, 'expected a whole number')
-    .transform(Number),
-]);
+// A union that fails on every branch only says "Invalid input"; the ramdisk's author needs to
+// read what was expected (1.5, "x", true, and 1e400, which JSON.parse makes Infinity).
+const COUNT_EXPECTED = 'expected a whole number of at least 0, as a number or a string of digits';
+const count = z.union(
+  [
+    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    z
+      .string()
+      .regex(/^\d{1,15}$/, COUNT_EXPECTED)
+      .transform(Number),
+  ],
+  { error: COUNT_EXPECTED },
+);
 const size = z.number().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 const SeedInterface = z.looseObject({

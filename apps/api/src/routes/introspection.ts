@@ -31,11 +31,16 @@ const BOOLEANS: Record<string, boolean> = {
   no: false,
 };
 
+/** A caller's value quoted in an error: a URL may be kilobytes long, the message stays short. */
+function clip(value: string): string {
+  return value.length > 100 ? `${value.slice(0, 100)}…` : value;
+}
+
 function parseBool(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   const b = typeof value === 'string' ? BOOLEANS[value.toLowerCase()] : undefined;
   if (b === undefined)
-    throw new BadRequest(`Invalid boolean value for ${name}: ${String(value).slice(0, 100)}`);
+    throw new BadRequest(`Invalid boolean value for ${name}: ${clip(String(value))}`);
   return b;
 }
 
@@ -95,7 +100,7 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
     const states = state?.split(',').map((s) => s.trim());
     const invalid = states?.filter((s) => !StateSchema.safeParse(s).success);
     if (invalid?.length)
-      throw new BadRequest(`Bad request: State(s) "${invalid.join(', ')}" are not valid`);
+      throw new BadRequest(`Bad request: State(s) "${clip(invalid.join(', '))}" are not valid`);
     const records = await store.list({
       marker: marker?.toLowerCase(),
       limit: limit || config.API_MAX_LIMIT,
