@@ -54,10 +54,18 @@ describe('Ironic faults', () => {
 
   it('transient 5xx and a slow Ironic are absorbed', async () => {
     const spec = nodeSpec(3);
-    stack.ironic.faults.add({ node: spec.uuid, status: [500, 502, 503], times: 2 });
+    // One for the API's two attempts, two for a worker's three.
+    stack.ironic.faults.add({ node: spec.uuid, method: 'GET', status: [500, 502, 503], times: 1 });
+    const patches = stack.ironic.faults.add({
+      node: spec.uuid,
+      method: 'PATCH',
+      status: 503,
+      times: 2,
+    });
     stack.ironic.faults.add({ node: spec.uuid, delayMs: 150 });
-    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
     expect(await finished(spec.uuid)).toMatchObject({ state: 'finished', error: null });
+    expect(patches.hits).toBe(2);
   });
 
   it('Ironic down when the API is asked to start: 503 naming the call, nothing stored', async () => {
@@ -67,6 +75,9 @@ describe('Ironic faults', () => {
     expect(res.status).toBe(503);
     expect(res.body.error.message).toContain(`Get node ${spec.uuid} failed: HTTP 503`);
     expect(res.headers.get('retry-after')).toBe('5');
+    // The API's own attempts (API_IRONIC_RETRY_ATTEMPTS, 2), not the workers' 3: the caller is
+    // waiting, and has Retry-After to go by.
+    expect(stack.ironic.calls({ node: spec.uuid, method: 'GET' })).toHaveLength(2);
     expect((await api(stack, 'GET', `/v1/introspection/${spec.uuid}`)).status).toBe(404);
   });
 

@@ -86,6 +86,7 @@ describe('Ironic behind Keystone', () => {
   it('without IRONIC_AUTH_STRATEGY=keystone, the refusal says what to set', async () => {
     const client = ironicClientFromConfig(
       loadConfig({ IRONIC_URL: stack.ironic.url, IRONIC_RETRY_ATTEMPTS: '1' }),
+      'worker',
     );
     await expect(client.getNode(nodeSpec(4).uuid)).rejects.toThrow(
       'HTTP 401: The request you have made requires authentication. (IRONIC_AUTH_STRATEGY=keystone sends a token)',

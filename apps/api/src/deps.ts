@@ -26,7 +26,7 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps {
   const auth = createAuth(config, logger);
   const connections = openConnections(config, 'api', logger);
   return {
-    ...createServiceCore(config, connections),
+    ...createServiceCore(config, connections, 'api'),
     config,
     connections,
     logger,

@@ -111,7 +111,7 @@ export function redactFields(text: string, fields: unknown): string {
  * the creation, each within Ironic's call budget. It is renewed before the creation.
  */
 function claimTtlMs(config: Config, attrs: LookupAttributes): number {
-  return ironicCallBudgetMs(config) * (attrs.mac.length + 3);
+  return ironicCallBudgetMs(config, 'api') * (attrs.mac.length + 3);
 }
 
 /**

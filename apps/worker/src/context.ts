@@ -22,7 +22,7 @@ export function createWorkerContext(
   logger: Logger,
   connections: ServiceConnections,
 ): WorkerContext {
-  const core = createServiceCore(config, connections);
+  const core = createServiceCore(config, connections, 'worker');
   const { metrics, ironic } = core;
   return {
     ...core,

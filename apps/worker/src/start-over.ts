@@ -20,7 +20,7 @@ export function startOverOnLostAnswer<T>(
   log: Logger,
   step: (attempt: number) => Promise<T>,
 ): Promise<T> {
-  return withRetry(ironicRetryPolicy(ctx.config), step, (err) => {
+  return withRetry(ironicRetryPolicy(ctx.config, 'worker'), step, (err) => {
     const lost = [...causeChain(err)].some((e) => e instanceof IronicAnswerLost);
     if (lost) log.warn({ err: coerceError(err).message }, 'Ironic answer lost: step started over');
     return lost;

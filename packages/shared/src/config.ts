@@ -129,6 +129,12 @@ export const ConfigSchema = z.object({
   /** Base back-off between Ironic attempts in milliseconds: doubled each time up to 16 times, jittered to 50–100 %. Default 1000. */
   IRONIC_RETRY_DELAY_MS: int(1_000, 0),
   /**
+   * Attempts per Ironic call the API makes while a caller waits (status or abort by node name,
+   * starting a run, discovery). Past them the caller gets a 503 with Retry-After, and retries
+   * itself, instead of holding a request open through a worker's whole back-off. Default 2.
+   */
+  API_IRONIC_RETRY_ATTEMPTS: int(2, 1, 100),
+  /**
    * Seconds between two PXE reboots, across every worker: nodes started by the hundred boot one
    * by one instead of swamping DHCP and TFTP at once (upstream's introspection_delay). 0 disables.
    * Default 5.

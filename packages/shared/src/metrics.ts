@@ -217,7 +217,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** For `ironicClientFromConfig(config, metrics.ironicCall)`. */
+  /** For `ironicClientFromConfig(config, caller, metrics.ironicCall)`. */
   readonly ironicCall = (description: string, status: number, seconds: number): void => {
     const labels = { operation: ironicOperation(description), status_class: statusClass(status) };
     this.ironicDuration.observe(labels, seconds);

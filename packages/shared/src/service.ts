@@ -53,7 +53,11 @@ export interface ServiceCore {
 }
 
 /** What the API and the workers build alike on their connections, metrics wired in. */
-export function createServiceCore(config: Config, connections: ServiceConnections): ServiceCore {
+export function createServiceCore(
+  config: Config,
+  connections: ServiceConnections,
+  role: RedisRole,
+): ServiceCore {
   const metrics = new Metrics();
   const queues = new Queues(connections.queues, config);
   metrics.trackQueues(queueCountsOf(queues));
@@ -62,6 +66,6 @@ export function createServiceCore(config: Config, connections: ServiceConnection
     queues,
     store: storeFromConfig(connections.store, config, metrics.storeChange),
     rules: new RuleStore(connections.store, config.REDIS_PREFIX),
-    ironic: ironicClientFromConfig(config, metrics.ironicCall),
+    ironic: ironicClientFromConfig(config, role, metrics.ironicCall),
   };
 }

@@ -23,7 +23,7 @@ const BOOT_JOB_POLL_MS = 200;
  * three minutes at the defaults, and never less than one.
  */
 export function bootJobWaitMs(config: Config): number {
-  return Math.max(2 * ironicCallBudgetMs(config), 60_000);
+  return Math.max(2 * ironicCallBudgetMs(config, 'worker'), 60_000);
 }
 
 /**

@@ -542,28 +542,32 @@ export class IronicClient {
   }
 }
 
-export function ironicRetryPolicy(config: Config): RetryPolicy {
+/** Who calls Ironic: the API, with a caller waiting on the answer, or a worker. */
+export type IronicCaller = 'api' | 'worker';
+
+export function ironicRetryPolicy(config: Config, caller: IronicCaller): RetryPolicy {
   return {
-    attempts: config.IRONIC_RETRY_ATTEMPTS,
+    attempts: caller === 'api' ? config.API_IRONIC_RETRY_ATTEMPTS : config.IRONIC_RETRY_ATTEMPTS,
     baseDelayMs: config.IRONIC_RETRY_DELAY_MS,
     maxDelayMs: Math.max(config.IRONIC_RETRY_DELAY_MS * 16, 1),
   };
 }
 
 /** The longest one Ironic call, retries included, can take with this configuration. */
-export function ironicCallBudgetMs(config: Config): number {
-  return retryBudgetMs(ironicRetryPolicy(config), config.IRONIC_TIMEOUT_MS);
+export function ironicCallBudgetMs(config: Config, caller: IronicCaller): number {
+  return retryBudgetMs(ironicRetryPolicy(config, caller), config.IRONIC_TIMEOUT_MS);
 }
 
 export function ironicClientFromConfig(
   config: Config,
+  caller: IronicCaller,
   onCall?: IronicClientOptions['onCall'],
 ): IronicClient {
   return new IronicClient({
     url: config.IRONIC_URL,
     apiVersion: config.IRONIC_API_VERSION,
     timeoutMs: config.IRONIC_TIMEOUT_MS,
-    retry: ironicRetryPolicy(config),
+    retry: ironicRetryPolicy(config, caller),
     onCall,
     auth:
       config.IRONIC_AUTH_STRATEGY === 'keystone'
