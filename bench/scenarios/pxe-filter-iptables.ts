@@ -48,7 +48,7 @@ export const pxeFilterIptables: Scenario = {
         ctx.log(`${n} MACs`);
         const ironic = macs(n);
         const driver = new IptablesDriver({
-          command: `ip netns exec ${ns} iptables`,
+          command: ['ip', 'netns', 'exec', ns, 'iptables'],
           iface: 'eth-prov',
           chain: CHAIN,
           ipVersion: '4',

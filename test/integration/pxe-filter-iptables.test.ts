@@ -31,7 +31,7 @@ const A = '52:54:00:00:00:0a';
 const B = '52:54:00:00:00:0b';
 const driver = (over: Partial<IptablesDriverOptions> = {}) =>
   new IptablesDriver({
-    command: `ip netns exec ${ns} iptables`,
+    command: ['ip', 'netns', 'exec', ns, 'iptables'],
     iface: 'eth-prov',
     chain: 'ironic-inspector',
     ipVersion: '4',
@@ -125,7 +125,7 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
   });
 
   it('keeps IPv6 DHCP (UDP 547) out with ip6tables', async () => {
-    const d = driver({ command: `ip netns exec ${ns} ip6tables`, ipVersion: '6' });
+    const d = driver({ command: ['ip', 'netns', 'exec', ns, 'ip6tables'], ipVersion: '6' });
     await d.prepare();
     await d.apply(state({ unknownAllowed: false }), true);
     expect(rules('ip6tables')).toEqual([
@@ -154,7 +154,7 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
   });
 
   it('fails naming the command when iptables cannot be run, or refuses the rules, leaving the chain as it was', async () => {
-    await expect(driver({ command: 'no-such-iptables' }).prepare()).rejects.toThrow(
+    await expect(driver({ command: ['no-such-iptables'] }).prepare()).rejects.toThrow(
       /no-such-iptables -w -S INPUT failed/,
     );
     const d = driver();
@@ -173,7 +173,7 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
       const fw = join(dir, 'fw');
       writeFileSync(fw, '#!/bin/sh\nexec iptables "$@"\n');
       chmodSync(fw, 0o755);
-      await expect(driver({ command: `ip netns exec ${ns} ${fw}` }).prepare()).rejects.toThrow(
+      await expect(driver({ command: ['ip', 'netns', 'exec', ns, fw] }).prepare()).rejects.toThrow(
         `${fw}-restore -w --test --noflush failed`,
       );
     } finally {

@@ -145,15 +145,25 @@ describe('loadConfig', () => {
       ['/usr/sbin/iptables-legacy', '4'],
       ['ip netns exec lab ip6tables', '6'],
       ['/opt/fw/wrapper', '6'],
-    ]) {
+    ] as const) {
       expect(
         loadConfig({
           PXE_FILTER_DRIVER: 'iptables',
           IPTABLES_COMMAND: command,
           IPTABLES_IP_VERSION: version,
         }),
-      ).toMatchObject({ IPTABLES_COMMAND: command, IPTABLES_IP_VERSION: version });
+      ).toMatchObject({ IPTABLES_COMMAND: command.split(' '), IPTABLES_IP_VERSION: version });
     }
+  });
+
+  it('takes the iptables command as its words, and refuses one made of spaces', () => {
+    expect(loadConfig({ IPTABLES_COMMAND: ' sudo  ip6tables ' }).IPTABLES_COMMAND).toEqual([
+      'sudo',
+      'ip6tables',
+    ]);
+    expect(() => loadConfig({ IPTABLES_COMMAND: '   ' })).toThrow(
+      'IPTABLES_COMMAND="   ": expected a command, e.g. `sudo iptables`',
+    );
   });
 
   it('leaves the iptables settings alone when another PXE filter driver is chosen', () => {

@@ -216,7 +216,18 @@ export const ConfigSchema = z.object({
    * The iptables command, split on spaces (e.g. `sudo iptables`); its last word with `-restore`
    * appended is the restore command. Default iptables, or ip6tables with IPTABLES_IP_VERSION=6.
    */
-  IPTABLES_COMMAND: z.string().min(1).optional(),
+  IPTABLES_COMMAND: z
+    .string()
+    .transform((s, ctx) => {
+      const [tool, ...args] = s.split(/\s+/).filter(Boolean);
+      if (tool === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected a command, e.g. `sudo iptables`' });
+        return z.NEVER;
+      }
+      const argv: [string, ...string[]] = [tool, ...args];
+      return argv;
+    })
+    .optional(),
   /** Interface the DHCP server listens on, whose DHCP requests the iptables filter sees. Default br-ctlplane, as upstream. */
   IPTABLES_INTERFACE: z
     .string()
@@ -318,7 +329,7 @@ const ConfigWithAuth = ConfigSchema.superRefine((c, ctx) => {
   if (c.PXE_FILTER_DRIVER === 'dnsmasq')
     required.set('DNSMASQ_HOSTSDIR', 'PXE_FILTER_DRIVER=dnsmasq');
   // The other family's tool would filter DHCP nowhere it arrives, leaving every node answered.
-  const tool = c.IPTABLES_COMMAND?.trim().split(/\s+/).at(-1)?.split('/').at(-1) ?? '';
+  const tool = c.IPTABLES_COMMAND?.at(-1)?.split('/').at(-1) ?? '';
   const family = tool.startsWith('ip6tables') ? '6' : tool.startsWith('iptables') ? '4' : null;
   if (c.PXE_FILTER_DRIVER === 'iptables' && family && family !== c.IPTABLES_IP_VERSION) {
     ctx.addIssue({

@@ -9,10 +9,10 @@ const IPTABLES_TIMEOUT_MS = 20_000;
 
 export interface IptablesDriverOptions {
   /**
-   * The iptables command, split on spaces (`iptables`, `sudo ip6tables`); its last word with
+   * The iptables command's words (`['iptables']`, `['sudo', 'ip6tables']`); its last word with
    * `-restore` appended is the restore command (`sudo ip6tables-restore`).
    */
-  command: string;
+  command: readonly [string, ...string[]];
   /** Where DHCP requests arrive: the interface dnsmasq (or any DHCP server) listens on. */
   iface: string;
   chain: string;
@@ -47,9 +47,8 @@ export class IptablesDriver implements FilterDriver {
       );
     }
     this.#opts = opts;
-    const argv = opts.command.split(/\s+/).filter(Boolean);
-    this.#iptables = argv;
-    this.#restore = [...argv.slice(0, -1), `${argv.at(-1) ?? 'iptables'}-restore`];
+    this.#iptables = [...opts.command];
+    this.#restore = [...opts.command.slice(0, -1), `${opts.command.at(-1)}-restore`];
   }
 
   #run(...args: string[]): Promise<string> {

@@ -166,9 +166,9 @@ export function pxeFilterFromConfig(ctx: WorkerContext): PxeFilter | null {
       break;
     case 'iptables':
       driver = new IptablesDriver({
-        command:
-          config.IPTABLES_COMMAND ??
-          (config.IPTABLES_IP_VERSION === '6' ? 'ip6tables' : 'iptables'),
+        command: config.IPTABLES_COMMAND ?? [
+          config.IPTABLES_IP_VERSION === '6' ? 'ip6tables' : 'iptables',
+        ],
         iface: config.IPTABLES_INTERFACE,
         chain: config.IPTABLES_CHAIN,
         ipVersion: config.IPTABLES_IP_VERSION,
