@@ -97,6 +97,13 @@ describe('matches and contains', () => {
     expect(on('matches', 12288, '[0-9]+')).toBe(true);
     expect(on('matches', '12288 MB', '[0-9]+')).toBe(false);
     expect(on('matches', 'ab', 'a|ab')).toBe(true);
+    // Python's $ also matches before a newline that ends the text; \Z does not.
+    expect(on('matches', 'abc\n', 'abc')).toBe(true);
+    expect(on('matches', 'abc\nx', 'abc')).toBe(false);
+    expect(on('matches', 'abc\n', 'abc\\Z')).toBe(false);
+    expect(on('matches', 'abc', 'abc\\Z')).toBe(true);
+    expect(on('matches', 'bar\nfoo', '(?m)foo')).toBe(false);
+    expect(on('matches', 'foo\nbar', '(?m)foo')).toBe(true);
   });
 
   it('contains searches anywhere in the text', () => {

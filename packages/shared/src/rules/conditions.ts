@@ -48,7 +48,7 @@ function searcher(
 
 /** Upstream's `matches`: `re.match` of the pattern with a `$` appended unless it ends in one. */
 const fullMatch = (value: string) =>
-  pythonRegExp(value, (source) => `^(?:${value.endsWith('$') ? source : `${source}$`})`);
+  pythonRegExp(value.endsWith('$') ? value : `${value}$`, { anchored: true });
 
 function inNet(value: unknown): (field: unknown) => boolean {
   const network = typeof value === 'string' ? parseIpNetwork(value) : null;

@@ -32,10 +32,24 @@ describe('pythonRegExp', () => {
     expect(pythonRegExp('[\\]]\\A').source).toBe('[\\]]^');
   });
 
-  it('wraps the translated source, flags kept', () => {
-    const re = pythonRegExp('(?i)ab', (s) => `^(?:${s})$`);
-    expect(re.source).toBe('^(?:ab)$');
-    expect(re.test('AB')).toBe(true);
+  it('anchors at the start of the string alone when asked, as re.match, flags kept', () => {
+    const re = pythonRegExp('(?i)ab', { anchored: true });
+    expect(re.source).toBe('^(?:ab)');
+    expect(re.test('ABC')).toBe(true);
+    expect(re.test('cab')).toBe(false);
+    // `^` would be any line's start under `m`.
+    expect(pythonRegExp('(?m)ab', { anchored: true }).test('x\nab')).toBe(false);
+  });
+
+  it("reads $ as Python's: the end, or before a newline that ends the string", () => {
+    expect(pythonRegExp('c$').test('abc\n')).toBe(true);
+    expect(pythonRegExp('c$').test('abc\n\n')).toBe(false);
+    expect(pythonRegExp('c$').test('abc\nx')).toBe(false);
+    // \Z is the very end; under `m`, $ is any line's end, as in JavaScript.
+    expect(pythonRegExp('c\\Z').test('abc\n')).toBe(false);
+    expect(pythonRegExp('(?m)c$').test('abc\nx')).toBe(true);
+    expect(pythonRegExp('[$]').test('$')).toBe(true);
+    expect(pythonRegExp('\\$').test('a$')).toBe(true);
   });
 
   it('throws on a pattern that does not compile', () => {

@@ -4,10 +4,13 @@ const FLAGS: Record<string, string> = { i: 'i', m: 'm', s: 's' };
 /**
  * A pattern of Python's `re` as a JavaScript RegExp: rules are written for upstream, in Python's
  * syntax. Translates what differs and rules use (leading inline flags such as `(?i)`, named
- * groups `(?P<name>...)` and `(?P=name)`, `\A` and `\Z`); throws on what has no translation or
- * does not compile. `wrap` anchors the translated source.
+ * groups `(?P<name>...)` and `(?P=name)`, `\A`, `\Z`, and `$`, which in Python also matches
+ * before a newline that ends the string); throws on what has no translation or does not compile.
+ * `anchored` tries the pattern at the start of the string alone, as `re.match`.
+ *
+ * Made for `test`: the translated `$` takes that newline in, which a match's text would show.
  */
-export function pythonRegExp(pattern: string, wrap: (source: string) => string = (s) => s): RegExp {
+export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp {
   let flags = '';
   const lead = /^\(\?([a-zA-Z]+)\)/.exec(pattern);
   if (lead) {
@@ -18,6 +21,12 @@ export function pythonRegExp(pattern: string, wrap: (source: string) => string =
     }
   }
   const rest = lead ? pattern.slice(lead[0].length) : pattern;
+  // Python's start and end of the whole string, whatever the flags: `^` and `$` where no `m`
+  // makes them lines' (which leaves the pattern to the linear engine), else lookaround.
+  const multiline = flags.includes('m');
+  const ends = multiline
+    ? { start: '(?<![\\s\\S])', end: '(?![\\s\\S])' }
+    : { start: '^', end: '$' };
   let out = '';
   /** Where in `out` the character class being read opened, or -1 outside one. */
   let classAt = -1;
@@ -30,10 +39,7 @@ export function pythonRegExp(pattern: string, wrap: (source: string) => string =
         if (next === 'A' || next === 'Z') throw new Error(`bad escape \\${next} in a class`);
         out += c + next;
       } else {
-        // Python's start and end of the whole string, whatever the flags: `^` and `$` where no
-        // `m` makes them lines' (which leaves the pattern to the linear engine), else lookaround.
-        const [start, end] = flags.includes('m') ? ['(?<![\\s\\S])', '(?![\\s\\S])'] : ['^', '$'];
-        out += next === 'A' ? start : next === 'Z' ? end : c + next;
+        out += next === 'A' ? ends.start : next === 'Z' ? ends.end : c + next;
       }
       i++;
     } else if (classAt >= 0) {
@@ -47,6 +53,8 @@ export function pythonRegExp(pattern: string, wrap: (source: string) => string =
     } else if (c === '[') {
       classAt = out.length;
       out += c;
+    } else if (c === '$' && !multiline) {
+      out += '(?:\\n?$)';
     } else if (rest.startsWith('(?P<', i)) {
       out += '(?<';
       i += 3;
@@ -59,5 +67,5 @@ export function pythonRegExp(pattern: string, wrap: (source: string) => string =
       out += c;
     }
   }
-  return new RegExp(wrap(out), flags);
+  return new RegExp(anchored ? `${ends.start}(?:${out})` : out, flags);
 }
