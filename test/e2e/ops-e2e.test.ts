@@ -157,6 +157,18 @@ describe("requests Node's HTTP parser refuses", () => {
     },
   );
 
+  it('answers a broken request pipelined behind a good one with one whole answer', async () => {
+    // Node parses both in one read, before the first request's answer is under way: the error
+    // answer goes out alone and the connection closes, so no caller reads two answers spliced.
+    const answer = await rawExchange(
+      'GET /v1 HTTP/1.1\r\nHost: x\r\n\r\nFOO /v1 HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    expect(answer.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1.1 400 /);
+    expect(JSON.parse(body).error.message).toMatch(/Invalid method/);
+  });
+
   it('logs no server error when a caller hangs up mid-body', async () => {
     const { hostname, port } = new URL(url);
     await new Promise<void>((resolve, reject) => {
