@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { RedisUrlSchema, redactRedisUrl } from './redis.ts';
 import { isJsonObject } from './rules/json-path.ts';
 
+/**
+ * Which process: the API, whose Redis and Ironic calls fail fast because a caller waits on each
+ * (a 503 with Retry-After at once), or a worker, whose calls wait and retry (BullMQ's blocking
+ * commands need a connection that reconnects).
+ */
+export type ServiceRole = 'api' | 'worker';
+
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {

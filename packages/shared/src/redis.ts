@@ -1,13 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { InspectorError } from './errors.ts';
-
-/**
- * Connections by role. The API's fail fast so a request gets a 503 at once
- * while Redis is down; workers' wait and reconnect, as BullMQ requires for
- * blocking commands.
- */
-export type RedisRole = 'api' | 'worker';
+import type { ServiceRole } from './config.ts';
 
 /**
  * What a connection carries. The state store's commands are pipelined
@@ -160,7 +154,7 @@ export type RedisClient = Redis | Cluster;
 
 const retryStrategy = (times: number) => Math.min(times * 200, 2000);
 
-function roleOptions(role: RedisRole): RedisOptions {
+function roleOptions(role: ServiceRole): RedisOptions {
   return role === 'api'
     ? {
         enableOfflineQueue: false,
@@ -174,7 +168,7 @@ function roleOptions(role: RedisRole): RedisOptions {
 /** A connection for `role` and `use` to wherever REDIS_URL points, Cluster included. */
 export function createRedisClient(
   url: string,
-  role: RedisRole,
+  role: ServiceRole,
   name?: string,
   use: RedisUse = 'queues',
 ): RedisClient {
@@ -203,7 +197,7 @@ export function createRedisClient(
  */
 export function createRedis(
   url: string,
-  role: RedisRole,
+  role: ServiceRole,
   name?: string,
   use: RedisUse = 'queues',
 ): Redis {

@@ -1,10 +1,10 @@
-import type { Config } from './config.ts';
+import type { Config, ServiceRole } from './config.ts';
 import { pingRedis } from './health.ts';
 import { ironicClientFromConfig, type IronicClient } from './ironic/client.ts';
 import type { Logger } from './logger.ts';
 import { Metrics, queueCountsOf } from './metrics.ts';
 import { Queues } from './queues.ts';
-import { createRedisClient, type RedisClient, type RedisRole } from './redis.ts';
+import { createRedisClient, type RedisClient } from './redis.ts';
 import { RuleStore } from './store/rule-store.ts';
 import { storeFromConfig, type StateStore } from './store/state-store.ts';
 
@@ -17,7 +17,7 @@ export interface ServiceConnections {
 /** Opens both connections for `role`; their errors are logged, never thrown. */
 export function openConnections(
   config: Config,
-  role: RedisRole,
+  role: ServiceRole,
   logger: Logger,
 ): ServiceConnections {
   const connections: ServiceConnections = {
@@ -56,7 +56,7 @@ export interface ServiceCore {
 export function createServiceCore(
   config: Config,
   connections: ServiceConnections,
-  role: RedisRole,
+  role: ServiceRole,
 ): ServiceCore {
   const metrics = new Metrics();
   const queues = new Queues(connections.queues, config);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InspectorError, NotFound, coerceError } from '../errors.ts';
-import type { Config } from '../config.ts';
+import type { Config, ServiceRole } from '../config.ts';
 import { retryBudgetMs, withRetry, type RetryPolicy } from '../retry.ts';
 import { exchange } from '../http-exchange.ts';
 import { normalizeMac } from '../mac.ts';
@@ -542,10 +542,7 @@ export class IronicClient {
   }
 }
 
-/** Who calls Ironic: the API, with a caller waiting on the answer, or a worker. */
-export type IronicCaller = 'api' | 'worker';
-
-export function ironicRetryPolicy(config: Config, caller: IronicCaller): RetryPolicy {
+export function ironicRetryPolicy(config: Config, caller: ServiceRole): RetryPolicy {
   return {
     attempts: caller === 'api' ? config.API_IRONIC_RETRY_ATTEMPTS : config.IRONIC_RETRY_ATTEMPTS,
     baseDelayMs: config.IRONIC_RETRY_DELAY_MS,
@@ -554,13 +551,13 @@ export function ironicRetryPolicy(config: Config, caller: IronicCaller): RetryPo
 }
 
 /** The longest one Ironic call, retries included, can take with this configuration. */
-export function ironicCallBudgetMs(config: Config, caller: IronicCaller): number {
+export function ironicCallBudgetMs(config: Config, caller: ServiceRole): number {
   return retryBudgetMs(ironicRetryPolicy(config, caller), config.IRONIC_TIMEOUT_MS);
 }
 
 export function ironicClientFromConfig(
   config: Config,
-  caller: IronicCaller,
+  caller: ServiceRole,
   onCall?: IronicClientOptions['onCall'],
 ): IronicClient {
   return new IronicClient({
