@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -187,13 +187,23 @@ describe('iptables PXE filter driver (real iptables in a namespace)', () => {
     );
   });
 
-  it('warns at start when the interface is not on this host', async () => {
+  it('warns at start when the interface is not where iptables runs', async () => {
     const lines: string[] = [];
     const out = new PassThrough().on('data', (b: Buffer) => lines.push(b.toString()));
     const logger = createLogger('warn', 'test', out);
+    // eth-prov is in the namespace the command enters, not on this host.
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'eth-prov', 'type', 'veth', 'peer', 'eth-peer']);
+    expect(existsSync('/sys/class/net/eth-prov')).toBe(false);
     await driver({ iface: 'eth-prov', logger }).prepare();
     await driver({ iface: 'lo', logger }).prepare();
     await driver({ iface: 'eth+', logger }).prepare();
-    expect(lines.map((l) => JSON.parse(l).iface)).toEqual(['eth-prov']);
+    await driver({ iface: 'eth-gone', logger }).prepare();
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({
+        iface: 'eth-gone',
+        err: expect.stringContaining('eth-gone'),
+        msg: 'PXE filter: interface not found; DHCP requests skip the chain until it appears',
+      }),
+    ]);
   });
 });

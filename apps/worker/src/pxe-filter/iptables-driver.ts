@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { IptablesChainName, type Logger } from '@inspector/shared';
 import { planChain, restoreInput } from './iptables-plan.ts';
 import { type FilterCounts, type FilterDriver, type FilterState } from './filter-driver.ts';
@@ -67,13 +66,16 @@ export class IptablesDriver implements FilterDriver {
     const test = [...this.#restore, '-w', '--test', '--noflush'];
     await runCommand(test, IPTABLES_TIMEOUT_MS, test.join(' '), '*filter\nCOMMIT\n');
     const { iface, logger } = this.#opts;
+    if (iface.endsWith('+')) return;
+    // Asked where iptables runs: the command's prefix (`sudo`, `ip netns exec lab`) runs `ip` too.
     // Not fatal (a bridge may be made later), but until it exists the jump matches no request.
-    if (!iface.endsWith('+') && !existsSync(`/sys/class/net/${iface}`)) {
+    const show = [...this.#iptables.slice(0, -1), 'ip', '-o', 'link', 'show', 'dev', iface];
+    await runCommand(show, IPTABLES_TIMEOUT_MS).catch((err: Error) =>
       logger.warn(
-        { iface },
-        'PXE filter: no such interface here; DHCP requests skip the chain until it appears',
-      );
-    }
+        { iface, err: err.message },
+        'PXE filter: interface not found; DHCP requests skip the chain until it appears',
+      ),
+    );
   }
 
   async apply(state: FilterState, full: boolean): Promise<FilterCounts> {
