@@ -5,6 +5,8 @@ import { runCommand } from './run-command.ts';
 
 /** Longest one iptables call may take, waiting for the xtables lock included (`-w`). */
 const IPTABLES_TIMEOUT_MS = 20_000;
+/** A check that only warns: a sudo asking for a password must not hold the start long. */
+const INTERFACE_CHECK_TIMEOUT_MS = 5_000;
 
 export interface IptablesDriverOptions {
   /**
@@ -70,10 +72,13 @@ export class IptablesDriver implements FilterDriver {
     // Asked where iptables runs: the command's prefix (`sudo`, `ip netns exec lab`) runs `ip` too.
     // Not fatal (a bridge may be made later), but until it exists the jump matches no request.
     const show = [...this.#iptables.slice(0, -1), 'ip', '-o', 'link', 'show', 'dev', iface];
-    await runCommand(show, IPTABLES_TIMEOUT_MS).catch((err: Error) =>
+    await runCommand(show, INTERFACE_CHECK_TIMEOUT_MS).catch((err: Error) =>
       logger.warn(
         { iface, err: err.message },
-        'PXE filter: interface not found; DHCP requests skip the chain until it appears',
+        // `ip` may be missing, or not allowed by sudo: then nothing is known of the interface.
+        /does not exist/.test(err.message)
+          ? 'PXE filter: interface not found; DHCP requests skip the chain until it appears'
+          : 'PXE filter: could not check the interface with ip link; DHCP requests skip the chain while it is missing',
       ),
     );
   }

@@ -52,6 +52,13 @@ describe('pythonRegExp', () => {
     expect(pythonRegExp('\\$').test('a$')).toBe(true);
   });
 
+  it("reads . as Python's: anything but \\n, a carriage return included", () => {
+    expect(pythonRegExp('^a.b$').test('a\rb')).toBe(true);
+    expect(pythonRegExp('^a.b$').test('a\nb')).toBe(false);
+    expect(pythonRegExp('(?s)^a.b$').test('a\nb')).toBe(true);
+    expect(pythonRegExp('^a[.]b$').test('axb')).toBe(false);
+  });
+
   it('throws on a pattern that does not compile', () => {
     expect(() => pythonRegExp('(unclosed')).toThrow();
     expect(() => pythonRegExp('(?P=name')).toThrow('unterminated');

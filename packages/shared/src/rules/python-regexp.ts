@@ -55,6 +55,9 @@ export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp
       out += c;
     } else if (c === '$' && !multiline) {
       out += '(?:\\n?$)';
+    } else if (c === '.' && !flags.includes('s')) {
+      // Python's `.` stops at `\n` alone; JavaScript's at `\r` and U+2028/9 too.
+      out += '[^\\n]';
     } else if (rest.startsWith('(?P<', i)) {
       out += '(?<';
       i += 3;
