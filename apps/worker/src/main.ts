@@ -27,9 +27,6 @@ async function main(): Promise<void> {
   });
   const workers = startWorkers(ctx, connections.queues);
   ops.watch(workers);
-  await scheduleCleanup(ctx);
-  logger.info({ power: ctx.power.name, pxeFilter: config.PXE_FILTER_DRIVER }, 'worker started');
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -53,8 +50,12 @@ async function main(): Promise<void> {
     logger.info('stopped');
     process.exit(0);
   };
+  // Before anything else is awaited: jobs are being taken already, and a start-up step waiting on
+  // a Redis that went away must not leave SIGTERM to kill the worker with its jobs in hand.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  await scheduleCleanup(ctx);
+  logger.info({ power: ctx.power.name, pxeFilter: config.PXE_FILTER_DRIVER }, 'worker started');
 }
 
 void main();
