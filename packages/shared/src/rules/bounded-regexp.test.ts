@@ -47,7 +47,8 @@ describe('rule conditions on ramdisk data', () => {
   const cond = {
     op: 'contains',
     field: 'inventory.system_vendor.product_name',
-    value: '(?i)(a+)+b',
+    // The lookahead keeps the pattern from the linear engine.
+    value: '(a+)+(?=b)',
     multiple: 'any',
     invert: false,
   } as const;
@@ -55,8 +56,15 @@ describe('rule conditions on ramdisk data', () => {
   it('fail the evaluation, never the worker, on data crafted against a pattern', () => {
     const data = { inventory: { system_vendor: { product_name: evil } } };
     expect(() => conditionHolds(cond, data, {})).toThrow(
-      /^Condition contains "\(\?i\)\(a\+\)\+b" on inventory\.system_vendor\.product_name was still running/,
+      /^Condition contains "\(a\+\)\+\(\?=b\)" on inventory\.system_vendor\.product_name was still running/,
     );
+  });
+
+  it('run a (?i) pattern on the linear engine: spelt out, it needs no i flag', () => {
+    const data = { inventory: { system_vendor: { product_name: `${evil}B` } } };
+    expect(conditionHolds({ ...cond, value: '(?i)(A+)+b' }, data, {})).toBe(true);
+    data.inventory.system_vendor.product_name = 'a'.repeat(100_000);
+    expect(conditionHolds({ ...cond, value: '(?i)(A+)+b' }, data, {})).toBe(false);
   });
 
   it('share one budget over every value and rule: many values each under a limit add up', () => {

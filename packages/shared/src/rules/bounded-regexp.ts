@@ -40,8 +40,9 @@ function linearEngineTakes(pattern: RegExp): boolean {
 }
 
 /**
- * `pattern.test`, within `budget`, else throws naming `what`. Patterns the linear engine takes
- * fall back to it by themselves; the others (backreferences, lookaround, `i` on Node 20) run
+ * `pattern.test` from the start of each input (a sticky pattern's `lastIndex` is reset), within
+ * `budget`, else throws naming `what`. Patterns the linear engine takes
+ * fall back to it by themselves; the others (lookaround, `i` with back-references on Node 20) run
  * under a vm timeout, which interrupts the regexp engine itself (some 50 µs per call for its
  * watchdog). Either way the budget is checked around each call, so values add up against it.
  */
@@ -57,6 +58,7 @@ export function boundedTest(
   if (linearEngineTakes(pattern)) {
     return (input) => {
       if (budget.remainingMs() <= 0) throw spent(input);
+      pattern.lastIndex = 0;
       const result = pattern.test(input);
       if (budget.remainingMs() <= 0) throw spent(input);
       return result;
@@ -65,6 +67,7 @@ export function boundedTest(
   return (input) => {
     const timeout = Math.floor(budget.remainingMs());
     if (timeout <= 0) throw spent(input);
+    pattern.lastIndex = 0;
     sandbox.pattern = pattern;
     sandbox.input = input;
     try {

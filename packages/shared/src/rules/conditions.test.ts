@@ -176,6 +176,12 @@ describe('multiple and invert', () => {
     expect(holds('in-net', 'ips[*]', '0.0.0.0/0', data, { multiple: 'all' })).toBe(true);
   });
 
+  it('tries each value from its start, under (?m) too, where the pattern is sticky', () => {
+    const disks = { names: ['sda', 'sda', 'sdb'] };
+    expect(holds('matches', 'names[*]', '(?m)sd.', disks, { multiple: 'all' })).toBe(true);
+    expect(holds('matches', 'names[*]', '(?im)SDA', disks, { multiple: 'first' })).toBe(true);
+  });
+
   it('first looks at the first value only', () => {
     expect(loopback({ multiple: 'first' })).toBe(false);
     expect(holds('eq', 'ips[*]', '10.0.0.1', data, { multiple: 'first' })).toBe(true);

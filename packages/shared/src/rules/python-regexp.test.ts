@@ -4,7 +4,7 @@ import { pythonRegExp } from './python-regexp.ts';
 describe('pythonRegExp', () => {
   it('takes leading inline flags as RegExp flags', () => {
     expect(pythonRegExp('(?i)dell').test('DELL Inc.')).toBe(true);
-    expect(pythonRegExp('(?is)a.b').flags).toBe('is');
+    expect(pythonRegExp('(?ms)a.b').flags).toBe('ms');
     expect(() => pythonRegExp('(?x)a b')).toThrow('inline flag x is not supported');
   });
 
@@ -34,11 +34,37 @@ describe('pythonRegExp', () => {
 
   it('anchors at the start of the string alone when asked, as re.match, flags kept', () => {
     const re = pythonRegExp('(?i)ab', { anchored: true });
-    expect(re.source).toBe('^(?:ab)');
+    expect(re.source).toBe('^(?:[Aa][Bb])');
     expect(re.test('ABC')).toBe(true);
     expect(re.test('cab')).toBe(false);
-    // `^` would be any line's start under `m`.
-    expect(pythonRegExp('(?m)ab', { anchored: true }).test('x\nab')).toBe(false);
+    // `^` would be any line's start under `m`: the pattern is sticky instead, at lastIndex 0.
+    const lines = pythonRegExp('(?m)ab', { anchored: true });
+    expect(lines.flags).toBe('my');
+    expect(lines.test('x\nab')).toBe(false);
+    lines.lastIndex = 0;
+    expect(lines.test('ab\nx')).toBe(true);
+  });
+
+  it("spells (?i) out as classes of the characters Python's IGNORECASE takes", () => {
+    expect(pythonRegExp('(?i)k8s').source).toBe('[Kk\u212a]8[Ss\u017f]');
+    expect(pythonRegExp('(?i)k8s').flags).toBe('');
+    expect(pythonRegExp('(?i)\\x4b').test('\u212a')).toBe(true);
+    expect(pythonRegExp('(?i)\\xab').source).toBe('\\xab');
+    // A class gains the variants of its members, ranges and escapes included.
+    expect(pythonRegExp('(?i)[a-c\\d]').source).toBe('[a-c\\dA-C]');
+    expect(pythonRegExp('(?i)[^a-z]').test('K')).toBe(false);
+    expect(pythonRegExp('(?i)[\\x41-\\x43]').test('b')).toBe(true);
+    expect(pythonRegExp('(?i)[-s]').test('S')).toBe(true);
+    expect(pythonRegExp('(?i)[]i]').test('\u0130')).toBe(true);
+    // A group's name is a name, not letters to fold.
+    expect(pythonRegExp('(?i)(?P<vendor>dell)').exec('DELL')?.groups?.vendor).toBe('DELL');
+  });
+
+  it('keeps the i flag for back-references, whose text must match whatever its case', () => {
+    const re = pythonRegExp('(?i)(?P<a>x)-(?P=a)');
+    expect(re.flags).toBe('i');
+    expect(re.test('x-X')).toBe(true);
+    expect(pythonRegExp('(?i)(a)\\1').test('aA')).toBe(true);
   });
 
   it("reads $ as Python's: the end, or before a newline that ends the string", () => {

@@ -1,32 +1,109 @@
+import { caseVariants, classCaseExtras } from './case-fold.ts';
+
 /** Python's inline flags that JavaScript has too. */
 const FLAGS: Record<string, string> = { i: 'i', m: 'm', s: 's' };
 
 /**
+ * Sorted characters as a class's text, runs as ranges. Cased characters are letters and the
+ * like, never `\\`, `]`, `^` or `-`, so they stand as they are.
+ */
+function classText(codes: readonly number[]): string {
+  let out = '';
+  for (let k = 0; k < codes.length; k++) {
+    let end = k;
+    while (codes[end + 1] === codes[end]! + 1) end++;
+    const run = codes.slice(k, end + 1);
+    out +=
+      run.length > 2
+        ? `${String.fromCharCode(run[0]!)}-${String.fromCharCode(codes[end]!)}`
+        : String.fromCharCode(...run);
+    k = end;
+  }
+  return out;
+}
+
+/** `\xHH` or `\uHHHH` at `at` (the backslash): the character and the escape's length. */
+function hexEscape(text: string, at: number): { code: number; length: number } | null {
+  const digits = text[at + 1] === 'x' ? 2 : text[at + 1] === 'u' ? 4 : 0;
+  const operand = text.slice(at + 2, at + 2 + digits);
+  if (!digits || !new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(operand)) return null;
+  return { code: parseInt(operand, 16), length: 2 + digits };
+}
+
+/** A character outside a class, as a class of its case variants when it has any. */
+function foldChar(code: number, text: string): string {
+  const variants = caseVariants(code);
+  return variants ? `[${classText(variants)}]` : text;
+}
+
+/** Escapes that stand for a set of characters: in a class they are no end of a range. */
+const SET_ESCAPES = new Set(['d', 'D', 'w', 'W', 's', 'S']);
+const CONTROL_ESCAPES: Record<string, number> = { b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '0': 0 };
+
+/** The characters and ranges a class's body names (its set escapes add no case variants). */
+function classRanges(body: string): Array<[number, number]> {
+  const atoms: Array<number | null> = [];
+  const dashes = new Set<number>();
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] !== '\\') {
+      if (body[i] === '-') dashes.add(atoms.length);
+      atoms.push(body.charCodeAt(i));
+      continue;
+    }
+    const escape = hexEscape(body, i);
+    const next = body[i + 1] ?? '';
+    if (escape) {
+      atoms.push(escape.code);
+      i += escape.length - 1;
+      continue;
+    }
+    atoms.push(SET_ESCAPES.has(next) ? null : (CONTROL_ESCAPES[next] ?? next.charCodeAt(0)));
+    i++;
+  }
+  const ranges: Array<[number, number]> = [];
+  for (let k = 0; k < atoms.length; k++) {
+    const [lo, hi] = [atoms[k], atoms[k + 2]];
+    if (dashes.has(k + 1) && k + 2 < atoms.length && lo != null && hi != null) {
+      ranges.push([lo, hi]);
+      k += 2;
+    } else if (lo != null) ranges.push([lo, lo]);
+  }
+  return ranges;
+}
+
+/**
  * A pattern of Python's `re` as a JavaScript RegExp: rules are written for upstream, in Python's
  * syntax. Translates what differs and rules use (leading inline flags such as `(?i)`, named
- * groups `(?P<name>...)` and `(?P=name)`, `\A`, `\Z`, and `$`, which in Python also matches
- * before a newline that ends the string); throws on what has no translation or does not compile.
- * `anchored` tries the pattern at the start of the string alone, as `re.match`.
+ * groups `(?P<name>...)` and `(?P=name)`, `\A`, `\Z`, `$`, which in Python also matches before a
+ * newline that ends the string, and `.`, which stops at `\n` alone); throws on what has no
+ * translation or does not compile. `(?i)` is spelt out as classes of case variants, as Python
+ * folds case (case-fold.ts), so that the linear-time engine takes the pattern; the `i` flag is
+ * kept only for back-references, whose text must match case-insensitively.
+ *
+ * `anchored` tries the pattern at the start of the string alone, as `re.match`. Under `(?m)`
+ * that is the sticky flag: set `lastIndex` to 0 before each test.
  *
  * Made for `test`: the translated `$` takes that newline in, which a match's text would show.
  */
 export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp {
-  let flags = '';
+  const flags = new Set<string>();
   const lead = /^\(\?([a-zA-Z]+)\)/.exec(pattern);
   if (lead) {
     for (const flag of lead[1]!) {
       const js = FLAGS[flag];
       if (!js) throw new Error(`inline flag ${flag} is not supported`);
-      if (!flags.includes(js)) flags += js;
+      flags.add(js);
     }
   }
   const rest = lead ? pattern.slice(lead[0].length) : pattern;
+  const fold = flags.has('i');
   // Python's start and end of the whole string, whatever the flags: `^` and `$` where no `m`
   // makes them lines' (which leaves the pattern to the linear engine), else lookaround.
-  const multiline = flags.includes('m');
+  const multiline = flags.has('m');
   const ends = multiline
     ? { start: '(?<![\\s\\S])', end: '(?![\\s\\S])' }
     : { start: '^', end: '$' };
+  let backReferences = false;
   let out = '';
   /** Where in `out` the character class being read opened, or -1 outside one. */
   let classAt = -1;
@@ -34,41 +111,55 @@ export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp
     const c = rest[i]!;
     if (c === '\\') {
       const next = rest[i + 1] ?? '';
+      const escape = hexEscape(rest, i);
       if (classAt >= 0) {
         // Python refuses them there; `^` or `$` in a class would match a character instead.
         if (next === 'A' || next === 'Z') throw new Error(`bad escape \\${next} in a class`);
         out += c + next;
+      } else if (escape) {
+        const text = rest.slice(i, i + escape.length);
+        out += fold ? foldChar(escape.code, text) : text;
+        i += escape.length - 2;
       } else {
+        if (next >= '1' && next <= '9') backReferences = true;
         out += next === 'A' ? ends.start : next === 'Z' ? ends.end : c + next;
       }
       i++;
     } else if (classAt >= 0) {
-      const first = out.length === classAt + (out[classAt + 1] === '^' ? 2 : 1);
+      const bodyAt = classAt + (out[classAt + 1] === '^' ? 2 : 1);
       // A `]` first in a class is a literal in Python; JavaScript would read `[]` as empty.
-      if (c === ']' && first) out += '\\]';
-      else {
-        if (c === ']') classAt = -1;
+      if (c === ']' && out.length === bodyAt) out += '\\]';
+      else if (c === ']') {
+        if (fold) out += classText(classCaseExtras(classRanges(out.slice(bodyAt))));
+        classAt = -1;
         out += c;
-      }
+      } else out += c;
     } else if (c === '[') {
       classAt = out.length;
       out += c;
     } else if (c === '$' && !multiline) {
       out += '(?:\\n?$)';
-    } else if (c === '.' && !flags.includes('s')) {
+    } else if (c === '.' && !flags.has('s')) {
       // Python's `.` stops at `\n` alone; JavaScript's at `\r` and U+2028/9 too.
       out += '[^\\n]';
     } else if (rest.startsWith('(?P<', i)) {
-      out += '(?<';
-      i += 3;
+      // The name is copied as it is: folded, it would be no name.
+      const close = rest.indexOf('>', i);
+      if (close < 0) throw new Error('unterminated (?P<name>');
+      out += `(?<${rest.slice(i + 4, close)}>`;
+      i = close;
     } else if (rest.startsWith('(?P=', i)) {
       const close = rest.indexOf(')', i);
       if (close < 0) throw new Error('unterminated (?P=name)');
       out += `\\k<${rest.slice(i + 4, close)}>`;
+      backReferences = true;
       i = close;
     } else {
-      out += c;
+      out += fold ? foldChar(c.charCodeAt(0), c) : c;
     }
   }
-  return new RegExp(anchored ? `${ends.start}(?:${out})` : out, flags);
+  if (!(fold && backReferences)) flags.delete('i');
+  if (anchored && multiline) flags.add('y');
+  const source = anchored && !multiline ? `^(?:${out})` : out;
+  return new RegExp(source, [...flags].join(''));
 }
