@@ -68,6 +68,24 @@ describe("the worker's own HTTP server", () => {
   });
 });
 
+describe("the API's server", () => {
+  it('keeps a second API whose port is taken from starting, with the settings named', async () => {
+    const taken = new URL(url).port;
+    const second = startService('apps/api/src/main.ts', { ...env, PORT: taken });
+    const code = await new Promise((resolve) => second.child.once('exit', resolve));
+    expect(code).toBe(1);
+    const fatal = logLines(second).find((l) => l.level === 60);
+    expect(fatal?.msg).toMatch(
+      new RegExp(
+        `^The API cannot listen on [0-9.]+:${taken} \\(HOST, PORT; 0 picks a free port\\): listen EADDRINUSE`,
+      ),
+    );
+    expect(second.output.join('\n')).not.toContain('Unhandled');
+    // The first goes on serving.
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});
+
 describe('request ids', () => {
   it("the caller's X-Request-Id is on the API's line and on every worker line about the node", async () => {
     const spec = nodeSpec(0);

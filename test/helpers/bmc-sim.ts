@@ -12,7 +12,7 @@ export const BMC_SIM = process.env.BMC_SIM ?? path.resolve(ROOT, '../shared/bmc-
 export function requireBmcSim(): void {
   requireExecutables(
     [BMC_SIM, '/usr/bin/ipmitool'],
-    'install ipmitool and openipmi (bash .ci/run does)',
+    'install ipmitool and openipmi (bash .ci/run does); the simulator is shared/bmc-sim/bmc-sim beside this checkout, or where BMC_SIM says',
   );
 }
 

@@ -273,6 +273,10 @@ describe('introspection data and reapply', () => {
     );
     expect(waiting.status).toBe(409);
     expect(waiting.body.error.message).toContain("state 'waiting'");
+    // Without a body as well: no stored data would let a waiting run reapply.
+    const bare = await api(stack, 'POST', `/v1/introspection/${spec.uuid}/data/unprocessed`);
+    expect(bare.status).toBe(409);
+    expect(bare.body.error.message).toContain("state 'waiting'");
   });
 
   it('answers 404 for data of a node that has none', async () => {

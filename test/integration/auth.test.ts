@@ -253,6 +253,23 @@ describe('configuration', () => {
       await proc.stop();
     }
   }, 150_000);
+
+  it('stops the real entry point on an unreadable HTPASSWD_FILE, the file named, no stack trace', async () => {
+    const proc = startService('apps/api/src/main.ts', {
+      AUTH_STRATEGY: 'http_basic',
+      HTPASSWD_FILE: '/nonexistent/htpasswd',
+      PORT: '0',
+      REDIS_URL,
+    });
+    try {
+      await proc.waitFor(/HTPASSWD_FILE=\/nonexistent\/htpasswd: cannot read it \(ENOENT/, 90_000);
+      await waitUntil('the API to exit', async () => proc.child.exitCode !== null, 30_000);
+      expect(proc.child.exitCode).toBe(2);
+      expect(proc.output.filter((line) => /^\s+at /.test(line))).toEqual([]);
+    } finally {
+      await proc.stop();
+    }
+  }, 150_000);
 });
 
 describe('AUTH_STRATEGY=noauth', () => {

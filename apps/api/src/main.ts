@@ -1,5 +1,5 @@
 import type { Server, ServerResponse } from 'node:http';
-import { createLogger, loadConfigOrExit } from '@inspector/shared';
+import { createLogger, exitOnConfigError, loadConfigOrExit } from '@inspector/shared';
 import { createApp } from './app.ts';
 import { answerMalformedRequests } from './client-errors.ts';
 import { apiDepsReady, closeApiDeps, createApiDeps } from './deps.ts';
@@ -7,16 +7,26 @@ import { apiDepsReady, closeApiDeps, createApiDeps } from './deps.ts';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const logger = createLogger(config.LOG_LEVEL, 'api');
-  const deps = createApiDeps(config, logger);
+  const deps = exitOnConfigError(() => createApiDeps(config, logger));
   if (!(await apiDepsReady(deps, 5000))) {
     logger.warn('Redis is not answering yet: requests get 503 until it does');
   }
   const app = createApp(deps);
+  const cannotListen = (err: Error) => {
+    logger.fatal(
+      `The API cannot listen on ${config.HOST}:${config.PORT} (HOST, PORT; 0 picks a free port): ${err.message}`,
+    );
+    process.exit(1);
+  };
   const server: Server = app.listen(config.PORT, config.HOST, () => {
+    server.off('error', cannotListen);
+    // Once listening, an error (a failed accept, say) is the connection's, not the API's end.
+    server.on('error', (err) => logger.error({ err: err.message }, 'API server error'));
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     logger.info({ host: config.HOST, port }, `API listening on http://${config.HOST}:${port}`);
   });
+  server.once('error', cannotListen);
   server.keepAliveTimeout = 65_000;
   answerMalformedRequests(server);
 

@@ -381,8 +381,16 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
 
 /** For entry points: the configuration, or its problems on stderr and exit code 2. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
+  return exitOnConfigError(() => loadConfig(env));
+}
+
+/**
+ * `make()`, or, on a ConfigError (a setting refused at start, such as an unreadable file it
+ * names), its message on stderr and exit code 2, as for any bad setting: no stack trace.
+ */
+export function exitOnConfigError<T>(make: () => T): T {
   try {
-    return loadConfig(env);
+    return make();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

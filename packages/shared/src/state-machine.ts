@@ -42,6 +42,11 @@ export const TRANSITIONS = {
 
 export type StateEvent = keyof typeof TRANSITIONS;
 
+/** Whether `event` may happen in state `from`; the store's transition script decides for good. */
+export function canTransition(from: State, event: StateEvent): boolean {
+  return (TRANSITIONS[event].from as readonly State[]).includes(from);
+}
+
 export function transitionMessage(from: State, event: StateEvent): string {
   return `Can not transition from state '${from}' on event '${event}' (no defined transition)`;
 }

@@ -5,6 +5,7 @@ import {
   Conflict,
   NotFound,
   StateSchema,
+  canTransition,
   isUuid,
   transitionMessage,
 } from '@inspector/shared';
@@ -134,12 +135,19 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
     const body = await readJson(ctx, config.MAX_BODY_BYTES);
     const record = await store.get(uuid);
     if (!record) throw notInCache(uuid);
+    const refused = () =>
+      new Conflict(
+        `Cannot reapply introspection data of node ${uuid}: ${transitionMessage(record.state, 'reapply')}`,
+      );
     let raw: string | undefined;
     if (body !== undefined) {
       // Logs are never stored with the data, as for the ramdisk's own callback.
       const { logs: _logs, ...data } = parseRamdiskBody(body);
       raw = JSON.stringify(data);
-    } else if (!(await store.getRaw(uuid))) {
+    }
+    // Before the stored data is looked for: no data would help a run that cannot reapply.
+    if (!canTransition(record.state, 'reapply')) throw refused();
+    if (raw === undefined && !(await store.getRaw(uuid))) {
       throw new BadRequest(
         `No unprocessed data is stored for node ${uuid}; post the data to reapply`,
       );
@@ -150,11 +158,7 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
       fields: { started_at: startedAt },
       record,
     });
-    if (!moved.ok) {
-      throw new Conflict(
-        `Cannot reapply introspection data of node ${uuid}: ${transitionMessage(record.state, 'reapply')}`,
-      );
-    }
+    if (!moved.ok) throw refused();
     const job = { node: uuid, gen: record.gen, reqId: ctx.state.reqId };
     // A run may be reapplied many times: each reapply is its own job.
     await enqueueForRun(deps, job, 'reapply', () =>

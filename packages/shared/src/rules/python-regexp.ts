@@ -26,7 +26,7 @@ function classText(codes: readonly number[]): string {
 function hexEscape(text: string, at: number): { code: number; length: number } | null {
   const digits = text[at + 1] === 'x' ? 2 : text[at + 1] === 'u' ? 4 : 0;
   const operand = text.slice(at + 2, at + 2 + digits);
-  if (!digits || !new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(operand)) return null;
+  if (!digits || operand.length !== digits || !/^[0-9a-fA-F]+$/.test(operand)) return null;
   return { code: parseInt(operand, 16), length: 2 + digits };
 }
 
