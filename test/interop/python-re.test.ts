@@ -36,7 +36,8 @@ function random(seed: number): () => number {
 
 /** Letters whose case Python and JavaScript fold differently, and plain ones. */
 const LETTERS = ['a', 'B', 'k', 'K', '\u212a', 's', 'S', '\u017f', 'i', 'I', '\u0130', '\u0131'];
-const MORE = ['\u00df', '\u1e9e', '\u03c3', '\u03c2', '\u03a3', '\u00b5', '\u03bc', '0', '-'];
+const MORE = ['\u00df', '\u1e9e', '\u03c3', '\u03c2', '\u03a3', '\u00b5', '\u03bc', '\u00e9'];
+const OTHER = ['0', '-', '.', ':', '_'];
 const CLASSES = [
   '[a-z]',
   '[^a-z]',
@@ -49,22 +50,28 @@ const CLASSES = [
   '[\u017f-\u0131]',
   '[\u03c3]',
   '[^\u00b5]',
+  '[a-z_-]',
+  '[a-z.-]',
+  '[\\101]',
 ];
 
 function corpus(next: () => number) {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
   const atom = (depth: number, flags: string): string => {
     const roll = next();
-    if (roll < 0.45) return pick([...LETTERS, ...MORE]);
+    if (roll < 0.45) return pick([...LETTERS, ...MORE, '0', '-']);
     if (roll < 0.55) return '.';
-    if (roll < 0.65) return pick(['\\x6b', '\\x53', '\\u0130', '\\u017f']);
+    if (roll < 0.65)
+      return pick(['\\x6b', '\\x53', '\\u0130', '\\u017f', '\\153', '\\\u00e9', '\\-']);
     if (roll < 0.85 || depth > 0) return pick(CLASSES);
     return `(${sequence(depth + 1, flags)}|${sequence(depth + 1, flags)})`;
   };
   const sequence = (depth: number, flags: string): string => {
     let out = '';
     const atoms = 1 + Math.floor(next() * 3);
-    for (let n = 0; n < atoms; n++) out += atom(depth, flags) + pick(['', '', '*', '+', '?']);
+    for (let n = 0; n < atoms; n++) {
+      out += atom(depth, flags) + pick(['', '', '*', '+', '?', '{,2}', '{1,}']);
+    }
     return out;
   };
   const cases: Array<['matches' | 'contains', string, string]> = [];
@@ -78,7 +85,13 @@ function corpus(next: () => number) {
     const pattern = flags + body;
     for (let v = 0; v < 6; v++) {
       // Under (?m), JavaScript's lines also end at \r: not in this corpus.
-      const alphabet = [...LETTERS, ...MORE, '\n', ...(flags.includes('m') ? [] : ['\r'])];
+      const alphabet = [
+        ...LETTERS,
+        ...MORE,
+        ...OTHER,
+        '\n',
+        ...(flags.includes('m') ? [] : ['\r']),
+      ];
       let value = '';
       const length = Math.floor(next() * 6);
       for (let c = 0; c < length; c++) value += pick(alphabet);
@@ -89,10 +102,15 @@ function corpus(next: () => number) {
   return cases;
 }
 
-function decideHere(op: 'matches' | 'contains', pattern: string, value: string): boolean | null {
+/** Our verdict, or 'refused' where the rule would be refused or the pattern not compile. */
+function decideHere(op: 'matches' | 'contains', pattern: string, value: string) {
   const parsed = RuleConditionSchema.safeParse({ op, field: 'x', value: pattern });
-  if (!parsed.success) return null;
-  return conditionHolds(parsed.data, { x: value }, {});
+  if (!parsed.success) return 'refused';
+  try {
+    return conditionHolds(parsed.data, { x: value }, {});
+  } catch {
+    return 'refused';
+  }
 }
 
 /** Python's verdicts, in order: null where Python refuses the pattern. */

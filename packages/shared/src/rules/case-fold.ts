@@ -55,18 +55,40 @@ export function caseVariants(code: number): readonly number[] | null {
   return groups.get(code) ?? null;
 }
 
+/** Ranges sorted and joined where they overlap or touch. */
+function merged(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [lo, hi] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    const last = out.at(-1);
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out;
+}
+
 /**
  * The characters to add to a class holding `ranges` (inclusive, by code) so that it matches as
  * under IGNORECASE: every case variant of a member that is not a member already.
  */
 export function classCaseExtras(ranges: ReadonlyArray<readonly [number, number]>): number[] {
   groups ??= buildGroups();
-  const inside = (code: number) => ranges.some(([lo, hi]) => code >= lo && code <= hi);
+  const members = merged(ranges);
+  const inside = (code: number) => {
+    let [low, high] = [0, members.length - 1];
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      const [lo, hi] = members[mid]!;
+      if (code < lo) high = mid - 1;
+      else if (code > hi) low = mid + 1;
+      else return true;
+    }
+    return false;
+  };
   const extras = new Set<number>();
   const add = (code: number) => {
     for (const variant of groups!.get(code) ?? []) if (!inside(variant)) extras.add(variant);
   };
-  for (const [lo, hi] of ranges) {
+  for (const [lo, hi] of members) {
     // A wide range is matched against the cased characters (some 2,400), not walked.
     if (hi - lo < 256) for (let code = lo; code <= hi; code++) add(code);
     else for (const code of groups.keys()) if (code >= lo && code <= hi) add(code);

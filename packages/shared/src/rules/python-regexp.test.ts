@@ -60,6 +60,33 @@ describe('pythonRegExp', () => {
     expect(pythonRegExp('(?i)(?P<vendor>dell)').exec('DELL')?.groups?.vendor).toBe('DELL');
   });
 
+  it('keeps a literal - last in a (?i) class a literal, the variants added after it', () => {
+    expect(pythonRegExp('(?i)[a-z0-9_-]+').exec('Host-01:x')?.[0]).toBe('Host-01');
+    expect(pythonRegExp('(?i)[x-]').test('-')).toBe(true);
+    expect(pythonRegExp('(?i)[a-z.-]+').exec('a:b')?.[0]).toBe('a');
+    expect(pythonRegExp('(?i)[\\\\-]').test('-')).toBe(true);
+  });
+
+  it("reads Python's octal escapes and \\a as the characters they are, folded under (?i)", () => {
+    expect(pythonRegExp('(?i)[\\101]').test('a')).toBe(true);
+    expect(pythonRegExp('(?i)\\153').test('\u212a')).toBe(true);
+    expect(pythonRegExp('(?i)\\153').flags).toBe('');
+    expect(pythonRegExp('\\0').test('\0')).toBe(true);
+    expect(pythonRegExp('(a)\\1').test('aa')).toBe(true);
+    expect(pythonRegExp('\\a[\\a]').test('\x07\x07')).toBe(true);
+    expect(() => pythonRegExp('\\400')).toThrow('octal escape value \\400 outside of range');
+    // An escaped letter beyond ASCII is that letter.
+    expect(pythonRegExp('(?i)\\\u00e9').test('\u00c9')).toBe(true);
+  });
+
+  it("reads {,n} as Python's at most n, where JavaScript reads text", () => {
+    expect(pythonRegExp('^x{,2}$').test('xx')).toBe(true);
+    expect(pythonRegExp('^x{,2}$').test('xxx')).toBe(false);
+    expect(pythonRegExp('^x{,}$').test('xxxx')).toBe(true);
+    expect(pythonRegExp('^x{}$').test('x{}')).toBe(true);
+    expect(pythonRegExp('^[{,2}]$').test(',')).toBe(true);
+  });
+
   it('keeps the i flag for back-references, whose text must match whatever its case', () => {
     const re = pythonRegExp('(?i)(?P<a>x)-(?P=a)');
     expect(re.flags).toBe('i');

@@ -22,12 +22,47 @@ function classText(codes: readonly number[]): string {
   return out;
 }
 
+type CharEscape = { code: number; length: number };
+
 /** `\xHH` or `\uHHHH` at `at` (the backslash): the character and the escape's length. */
-function hexEscape(text: string, at: number): { code: number; length: number } | null {
+function hexEscape(text: string, at: number): CharEscape | null {
   const digits = text[at + 1] === 'x' ? 2 : text[at + 1] === 'u' ? 4 : 0;
   const operand = text.slice(at + 2, at + 2 + digits);
   if (!digits || operand.length !== digits || !/^[0-9a-fA-F]+$/.test(operand)) return null;
   return { code: parseInt(operand, 16), length: 2 + digits };
+}
+
+const OCTAL_IN_CLASS = /\\([0-7]{1,3})/y;
+/** Outside a class `\1` to `\99` are group references: octal needs a leading 0 or 3 digits. */
+const OCTAL = /\\(0[0-7]{0,2}|[1-7][0-7]{2})/y;
+
+/**
+ * An escape that stands for one character as Python reads it, at `at` (the backslash): hex,
+ * octal, and `\a` (BEL, which JavaScript reads as `a`).
+ */
+function charEscape(text: string, at: number, inClass: boolean): CharEscape | null {
+  if (text[at + 1] === 'a') return { code: 7, length: 2 };
+  const octal = inClass ? OCTAL_IN_CLASS : OCTAL;
+  octal.lastIndex = at;
+  const digits = octal.exec(text)?.[1];
+  if (!digits) return hexEscape(text, at);
+  const code = parseInt(digits, 8);
+  if (code > 0o377) throw new Error(`octal escape value \\${digits} outside of range 0-0o377`);
+  return { code, length: 1 + digits.length };
+}
+
+/** One character as an escape JavaScript reads alike everywhere in a pattern. */
+const escapeText = (code: number) =>
+  code < 0x100
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+
+const NO_MINIMUM = /\{,(\d*)\}/y;
+
+/** Python's `{,n}` at `at`, at most n times: n ('' for no most), or null. JavaScript reads text. */
+function noMinimum(text: string, at: number): string | null {
+  NO_MINIMUM.lastIndex = at;
+  return NO_MINIMUM.exec(text)?.[1] ?? null;
 }
 
 /** A character outside a class, as a class of its case variants when it has any. */
@@ -75,10 +110,11 @@ function classRanges(body: string): Array<[number, number]> {
  * A pattern of Python's `re` as a JavaScript RegExp: rules are written for upstream, in Python's
  * syntax. Translates what differs and rules use (leading inline flags such as `(?i)`, named
  * groups `(?P<name>...)` and `(?P=name)`, `\A`, `\Z`, `$`, which in Python also matches before a
- * newline that ends the string, and `.`, which stops at `\n` alone); throws on what has no
- * translation or does not compile. `(?i)` is spelt out as classes of case variants, as Python
- * folds case (case-fold.ts), so that the linear-time engine takes the pattern; the `i` flag is
- * kept only for back-references, whose text must match case-insensitively.
+ * newline that ends the string, `.`, which stops at `\n` alone, octal escapes, `\a` and
+ * `{,n}`); throws on what has no translation or does not compile. `(?i)` is spelt out as
+ * classes of case variants, as Python folds case (case-fold.ts), so that the linear-time engine
+ * takes the pattern; the `i` flag is kept only for back-references, whose text must match
+ * case-insensitively.
  *
  * `anchored` tries the pattern at the start of the string alone, as `re.match`. Under `(?m)`
  * that is the sticky flag: set `lastIndex` to 0 before each test.
@@ -111,18 +147,28 @@ export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp
     const c = rest[i]!;
     if (c === '\\') {
       const next = rest[i + 1] ?? '';
-      const escape = hexEscape(rest, i);
+      const char = charEscape(rest, i, classAt >= 0);
+      if (char) {
+        // Folded outside a class; in one, with the class's other members when it closes.
+        const text = escapeText(char.code);
+        out += fold && classAt < 0 ? foldChar(char.code, text) : text;
+        i += char.length - 1;
+        continue;
+      }
       if (classAt >= 0) {
         // Python refuses them there; `^` or `$` in a class would match a character instead.
         if (next === 'A' || next === 'Z') throw new Error(`bad escape \\${next} in a class`);
         out += c + next;
-      } else if (escape) {
-        const text = rest.slice(i, i + escape.length);
-        out += fold ? foldChar(escape.code, text) : text;
-        i += escape.length - 2;
+      } else if (next === 'A' || next === 'Z') {
+        out += next === 'A' ? ends.start : ends.end;
+      } else if (next >= '1' && next <= '9') {
+        backReferences = true;
+        out += c + next;
+      } else if (fold && next && !/[0-9A-Za-z]/.test(next)) {
+        // An escaped punctuation mark, or a letter beyond ASCII (`\é`): a literal to fold.
+        out += foldChar(next.charCodeAt(0), c + next);
       } else {
-        if (next >= '1' && next <= '9') backReferences = true;
-        out += next === 'A' ? ends.start : next === 'Z' ? ends.end : c + next;
+        out += c + next;
       }
       i++;
     } else if (classAt >= 0) {
@@ -130,9 +176,13 @@ export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp
       // A `]` first in a class is a literal in Python; JavaScript would read `[]` as empty.
       if (c === ']' && out.length === bodyAt) out += '\\]';
       else if (c === ']') {
-        if (fold) out += classText(classCaseExtras(classRanges(out.slice(bodyAt))));
+        const extras = fold ? classText(classCaseExtras(classRanges(out.slice(bodyAt)))) : '';
+        // A `-` last in the class is a literal; followed by the extras, it would make a range.
+        if (extras && /(?:^|[^\\])(?:\\\\)*-$/.test(out.slice(bodyAt))) {
+          out = `${out.slice(0, -1)}\\-`;
+        }
+        out += extras + c;
         classAt = -1;
-        out += c;
       } else out += c;
     } else if (c === '[') {
       classAt = out.length;
@@ -155,7 +205,11 @@ export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp
       backReferences = true;
       i = close;
     } else {
-      out += fold ? foldChar(c.charCodeAt(0), c) : c;
+      const most = c === '{' ? noMinimum(rest, i) : null;
+      if (most !== null) {
+        out += `{0,${most}}`;
+        i += most.length + 2;
+      } else out += fold ? foldChar(c.charCodeAt(0), c) : c;
     }
   }
   if (!(fold && backReferences)) flags.delete('i');
