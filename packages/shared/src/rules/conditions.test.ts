@@ -119,6 +119,20 @@ describe('matches and contains', () => {
     expect(on('contains', { a: 'x' }, 'y')).toBe(false);
   });
 
+  it('name the condition whose stored pattern no longer compiles', () => {
+    // The schema checks patterns when a rule is made: this one is as a rule stored long ago.
+    const cond = {
+      op: 'contains',
+      field: 'x',
+      value: 'a[',
+      multiple: 'any',
+      invert: false,
+    } as const;
+    expect(() => conditionHolds(cond, { x: 'a' }, {})).toThrow(
+      /^Condition contains "a\[" on x: the pattern does not compile \(Invalid regular expression/,
+    );
+  });
+
   it("take patterns in Python's syntax, with upstream's anchoring", () => {
     expect(on('contains', 'Dell Inc.', '(?i)^dell')).toBe(true);
     expect(on('matches', 'abc', 'a|b$')).toBe(true);

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { InspectorError } from '../errors.ts';
 import { RegExpBudget, boundedTest } from './bounded-regexp.ts';
 import { inNetwork, parseIpAddress, parseIpNetwork } from './ip.ts';
 import { pythonStr } from './format.ts';
@@ -35,20 +36,29 @@ function equals(field: unknown, value: unknown): boolean | null {
   return number === null ? null : number === value;
 }
 
-/** As upstream's `re.search(value, str(field))`: the field as Python's str() renders it. */
+/**
+ * As upstream's `re.search(value, str(field))`, or its `matches`: `re.match` of the pattern with
+ * a `$` appended unless it ends in one. The field as Python's str() renders it.
+ */
 function searcher(
-  pattern: RegExp,
+  value: string,
   cond: ValueCondition,
   budget: RegExpBudget,
 ): (field: unknown) => boolean {
   const what = `Condition ${cond.op} ${JSON.stringify(cond.value)} on ${cond.field}`;
+  let pattern: RegExp;
+  try {
+    pattern =
+      cond.op === 'matches'
+        ? pythonRegExp(value.endsWith('$') ? value : `${value}$`, { anchored: true })
+        : pythonRegExp(value);
+  } catch (err) {
+    // Checked when the rule was made; a rule stored before a translation changed can still fail.
+    throw new InspectorError(`${what}: the pattern does not compile (${(err as Error).message})`);
+  }
   const test = boundedTest(pattern, what, budget);
   return (field) => field !== undefined && test(pythonStr(field));
 }
-
-/** Upstream's `matches`: `re.match` of the pattern with a `$` appended unless it ends in one. */
-const fullMatch = (value: string) =>
-  pythonRegExp(value.endsWith('$') ? value : `${value}$`, { anchored: true });
 
 function inNet(value: unknown): (field: unknown) => boolean {
   const network = typeof value === 'string' ? parseIpNetwork(value) : null;
@@ -89,9 +99,8 @@ function checker(cond: ValueCondition, budget: RegExpBudget): (field: unknown) =
     case 'in-net':
       return inNet(value);
     case 'matches':
-      return typeof value === 'string' ? searcher(fullMatch(value), cond, budget) : never;
     case 'contains':
-      return typeof value === 'string' ? searcher(pythonRegExp(value), cond, budget) : never;
+      return typeof value === 'string' ? searcher(value, cond, budget) : never;
   }
 }
 
