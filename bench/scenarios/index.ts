@@ -9,6 +9,7 @@ import { httpClient } from './http-client.ts';
 import { memory } from './memory.ts';
 import { pxeFilterIptables } from './pxe-filter-iptables.ts';
 import { realIronic } from './real-ironic.ts';
+import { rulePatterns } from './rule-patterns.ts';
 import { soak } from './soak.ts';
 import { statusReads } from './status-reads.ts';
 import type { Scenario } from './types.ts';
@@ -22,4 +23,5 @@ export const SCENARIOS: readonly Scenario[] = [
   httpClient,
   soak,
   pxeFilterIptables,
+  rulePatterns,
 ];
