@@ -5,7 +5,22 @@ describe('pythonRegExp', () => {
   it('takes leading inline flags as RegExp flags', () => {
     expect(pythonRegExp('(?i)dell').test('DELL Inc.')).toBe(true);
     expect(pythonRegExp('(?ms)a.b').flags).toBe('ms');
+    // Any number of groups at the start, as Python; its default `u` changes nothing.
+    expect(pythonRegExp('(?s)(?m)a.b').flags).toBe('ms');
+    expect(pythonRegExp('(?i)(?u)k').source).toBe('[Kk\u212a]');
     expect(() => pythonRegExp('(?x)a b')).toThrow('inline flag x is not supported');
+  });
+
+  it('refuses the escapes Python refuses, and those it has that cannot be translated', () => {
+    expect(() => pythonRegExp('\\q')).toThrow('bad escape \\q');
+    expect(() => pythonRegExp('[\\B]')).toThrow('bad escape \\B in a class');
+    expect(() => pythonRegExp('\\p{L}')).toThrow('bad escape \\p');
+    expect(() => pythonRegExp('\\k<a>')).toThrow('bad escape \\k');
+    expect(() => pythonRegExp('\\x4')).toThrow('incomplete escape \\x');
+    expect(() => pythonRegExp('\\N{EM DASH}')).toThrow('\\N escapes are not supported');
+    expect(() => pythonRegExp('[\\U0001F600]')).toThrow('\\U escapes are not supported');
+    expect(pythonRegExp('\\d\\w\\s\\f\\v\\t\\n\\r\\.').test('1a \f\v\t\n\r.')).toBe(true);
+    expect(pythonRegExp('\\bab\\B').test('x abc')).toBe(true);
   });
 
   it('translates named groups and their back-references', () => {

@@ -1,7 +1,22 @@
 import { caseVariants, classCaseExtras } from './case-fold.ts';
 
-/** Python's inline flags that JavaScript has too. */
-const FLAGS: Record<string, string> = { i: 'i', m: 'm', s: 's' };
+/** Python's inline flags that JavaScript has too; `u` is Python 3's default, so nothing. */
+const FLAGS: Record<string, string> = { i: 'i', m: 'm', s: 's', u: '' };
+
+/** The letters Python takes after a backslash in a class; any other is its "bad escape". */
+const CLASS_LETTER_ESCAPES = new Set('abdDfnrsStvwWxuUN');
+const LETTER_ESCAPES = new Set([...CLASS_LETTER_ESCAPES, 'A', 'Z', 'B']);
+
+/** Throws, as Python's compiler would, on an escape this translation cannot read as Python. */
+function checkEscape(next: string, inClass: boolean): void {
+  if (next === 'x' || next === 'u') throw new Error(`incomplete escape \\${next}`);
+  if (next === 'N' || next === 'U') {
+    throw new Error(`\\${next} escapes are not supported: write the character itself`);
+  }
+  if (/^[A-Za-z]$/.test(next) && !(inClass ? CLASS_LETTER_ESCAPES : LETTER_ESCAPES).has(next)) {
+    throw new Error(`bad escape \\${next}${inClass ? ' in a class' : ''}`);
+  }
+}
 
 /**
  * Sorted characters as a class's text, runs as ranges. Cased characters are letters and the
@@ -123,15 +138,14 @@ function classRanges(body: string): Array<[number, number]> {
  */
 export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp {
   const flags = new Set<string>();
-  const lead = /^\(\?([a-zA-Z]+)\)/.exec(pattern);
-  if (lead) {
-    for (const flag of lead[1]!) {
-      const js = FLAGS[flag];
-      if (!js) throw new Error(`inline flag ${flag} is not supported`);
-      flags.add(js);
-    }
+  // Python takes any number of flag groups at the start: `(?i)(?m)` as `(?im)`.
+  const lead = /^(?:\(\?[a-zA-Z]+\))*/.exec(pattern)![0];
+  for (const flag of lead.replace(/[(?)]/g, '')) {
+    const js = FLAGS[flag];
+    if (js === undefined) throw new Error(`inline flag ${flag} is not supported`);
+    if (js) flags.add(js);
   }
-  const rest = lead ? pattern.slice(lead[0].length) : pattern;
+  const rest = pattern.slice(lead.length);
   const fold = flags.has('i');
   // Python's start and end of the whole string, whatever the flags: `^` and `$` where no `m`
   // makes them lines' (which leaves the pattern to the linear engine), else lookaround.
@@ -155,9 +169,8 @@ export function pythonRegExp(pattern: string, { anchored = false } = {}): RegExp
         i += char.length - 1;
         continue;
       }
+      checkEscape(next, classAt >= 0);
       if (classAt >= 0) {
-        // Python refuses them there; `^` or `$` in a class would match a character instead.
-        if (next === 'A' || next === 'Z') throw new Error(`bad escape \\${next} in a class`);
         out += c + next;
       } else if (next === 'A' || next === 'Z') {
         out += next === 'A' ? ends.start : ends.end;
