@@ -1,4 +1,4 @@
-/** Pieces several scenarios share: profile notes, problem notes, memory figures. */
+/** Pieces several scenarios share: profile notes, problem notes, memory and CPU figures. */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -68,6 +68,19 @@ export function memoryDetails(mem: StackMemory) {
     redisPeakMiB: round(mem.redis.peak / MiB, 2),
     redisPeakRssMiB: round(mem.redis.rss.peakRss / MiB, 1),
   };
+}
+
+/** One figure per entry of a record of CPU microseconds, labelled `<prefix>: <key>`. */
+export function microsecondFigures(
+  prefix: string,
+  perItem: Record<string, number>,
+  digits: number,
+): Figure[] {
+  return Object.entries(perItem).map(([key, us]) => ({
+    label: `${prefix}: ${key}`,
+    value: round(us, digits),
+    unit: 'µs',
+  }));
 }
 
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -8,8 +8,8 @@ import { IronicClient } from '@inspector/shared';
 import { Agent } from 'undici';
 import { nodeSpec } from '../../test/fixtures/fake-ironic.ts';
 import { baseEnv, freePort, startNodeEntry } from '../lib/processes.ts';
-import { round } from '../lib/stats.ts';
-import type { Figure, Scenario, ScenarioResult } from './types.ts';
+import { microsecondFigures } from './common.ts';
+import type { Scenario, ScenarioResult } from './types.ts';
 
 const CALLS = 5_000;
 const CONCURRENCY = 50;
@@ -89,11 +89,7 @@ export const httpClient: Scenario = {
           best[name] = Math.min(best[name] ?? Infinity, us);
         }
       }
-      const figures: Figure[] = Object.entries(best).map(([name, us]) => ({
-        label: `CPU per call: ${name}`,
-        value: round(us, 0),
-        unit: 'µs',
-      }));
+      const figures = microsecondFigures('CPU per call', best, 0);
       return {
         status: 'ok',
         figures,

@@ -4,8 +4,8 @@
  * own evaluation (translation from Python, the shared time budget, linear engine or vm).
  */
 import { RuleConditionSchema, conditionHolds } from '@inspector/shared';
-import { round } from '../lib/stats.ts';
-import type { Figure, Scenario, ScenarioResult } from './types.ts';
+import { microsecondFigures } from './common.ts';
+import type { Scenario, ScenarioResult } from './types.ts';
 
 const VALUES = 1_000;
 const ROUNDS = 200;
@@ -48,11 +48,7 @@ export const rulePatterns: Scenario = {
       ctx.log(label);
       perValue[label] = microsecondsPerValue(op, value);
     }
-    const figures: Figure[] = Object.entries(perValue).map(([label, us]) => ({
-      label: `CPU per value: ${label}`,
-      value: round(us, 2),
-      unit: 'µs',
-    }));
+    const figures = microsecondFigures('CPU per value', perValue, 2);
     return {
       status: 'ok',
       figures,
