@@ -88,7 +88,8 @@ function foldChar(code: number, text: string): string {
 
 /** Escapes that stand for a set of characters: in a class they are no end of a range. */
 const SET_ESCAPES = new Set(['d', 'D', 'w', 'W', 's', 'S']);
-const CONTROL_ESCAPES: Record<string, number> = { b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '0': 0 };
+/** Octal, hex and `\a` reach a class's body as `\xHH` or `\uHHHH`: these are the rest. */
+const CONTROL_ESCAPES: Record<string, number> = { b: 8, t: 9, n: 10, v: 11, f: 12, r: 13 };
 
 /** The characters and ranges a class's body names (its set escapes add no case variants). */
 function classRanges(body: string): Array<[number, number]> {
