@@ -34,7 +34,8 @@ export interface IptablesDriverOptions {
 export class IptablesDriver implements FilterDriver {
   readonly name = 'iptables';
   readonly #opts: IptablesDriverOptions;
-  readonly #iptables: string[];
+  /** The command's words before the tool (`sudo`, `ip netns exec lab`): they run `ip` too. */
+  readonly #prefix: readonly string[];
   readonly #restore: string[];
   /** The restore input last applied; null when the chain must be written again. */
   #applied: string | null = null;
@@ -48,12 +49,12 @@ export class IptablesDriver implements FilterDriver {
       );
     }
     this.#opts = opts;
-    this.#iptables = [...opts.command];
-    this.#restore = [...opts.command.slice(0, -1), `${opts.command.at(-1)}-restore`];
+    this.#prefix = opts.command.slice(0, -1);
+    this.#restore = [...this.#prefix, `${opts.command.at(-1)}-restore`];
   }
 
   #run(...args: string[]): Promise<string> {
-    return runCommand([...this.#iptables, '-w', ...args], IPTABLES_TIMEOUT_MS);
+    return runCommand([...this.#opts.command, '-w', ...args], IPTABLES_TIMEOUT_MS);
   }
 
   #jump(): string[] {
@@ -69,9 +70,9 @@ export class IptablesDriver implements FilterDriver {
     await runCommand(test, IPTABLES_TIMEOUT_MS, test.join(' '), '*filter\nCOMMIT\n');
     const { iface, logger } = this.#opts;
     if (iface.endsWith('+')) return;
-    // Asked where iptables runs: the command's prefix (`sudo`, `ip netns exec lab`) runs `ip` too.
-    // Not fatal (a bridge may be made later), but until it exists the jump matches no request.
-    const show = [...this.#iptables.slice(0, -1), 'ip', '-o', 'link', 'show', 'dev', iface];
+    // Asked where iptables runs, with the command's prefix. Not fatal (a bridge may be made
+    // later), but until it exists the jump matches no request.
+    const show = [...this.#prefix, 'ip', '-o', 'link', 'show', 'dev', iface];
     await runCommand(show, INTERFACE_CHECK_TIMEOUT_MS).catch((err: Error) =>
       logger.warn(
         { iface, err: err.message },
