@@ -41,10 +41,10 @@ function linearEngineTakes(pattern: RegExp): boolean {
 
 /**
  * `pattern.test` from the start of each input (a sticky pattern's `lastIndex` is reset), within
- * `budget`, else throws naming `what`. Patterns the linear engine takes
- * fall back to it by themselves; the others (lookaround, `i` with back-references on Node 20) run
- * under a vm timeout, which interrupts the regexp engine itself (some 50 µs per call for its
- * watchdog). Either way the budget is checked around each call, so values add up against it.
+ * `budget`, else throws naming `what`. Patterns the linear engine takes fall back to it by
+ * themselves; the others (lookaround, `i` with back-references on Node 20) run under a vm
+ * timeout, which interrupts the regexp engine itself (some 50 µs per call for its watchdog).
+ * Either way the budget is checked around each call, so values add up against it.
  */
 export function boundedTest(
   pattern: RegExp,
