@@ -49,10 +49,12 @@ function buildGroups(): Map<number, readonly number[]> {
   return out;
 }
 
+/** Built on first use: only a `(?i)` pattern needs it, and it takes some 20 ms. */
+const caseGroups = () => (groups ??= buildGroups());
+
 /** Every character `code` matches under Python's IGNORECASE, itself included; null if none else. */
 export function caseVariants(code: number): readonly number[] | null {
-  groups ??= buildGroups();
-  return groups.get(code) ?? null;
+  return caseGroups().get(code) ?? null;
 }
 
 /** Ranges sorted and joined where they overlap or touch. */
@@ -71,7 +73,7 @@ function merged(ranges: ReadonlyArray<readonly [number, number]>): Array<[number
  * under IGNORECASE: every case variant of a member that is not a member already.
  */
 export function classCaseExtras(ranges: ReadonlyArray<readonly [number, number]>): number[] {
-  groups ??= buildGroups();
+  const table = caseGroups();
   const members = merged(ranges);
   const inside = (code: number) => {
     let [low, high] = [0, members.length - 1];
@@ -86,12 +88,12 @@ export function classCaseExtras(ranges: ReadonlyArray<readonly [number, number]>
   };
   const extras = new Set<number>();
   const add = (code: number) => {
-    for (const variant of groups!.get(code) ?? []) if (!inside(variant)) extras.add(variant);
+    for (const variant of table.get(code) ?? []) if (!inside(variant)) extras.add(variant);
   };
   for (const [lo, hi] of members) {
     // A wide range is matched against the cased characters (some 2,400), not walked.
     if (hi - lo < 256) for (let code = lo; code <= hi; code++) add(code);
-    else for (const code of groups.keys()) if (code >= lo && code <= hi) add(code);
+    else for (const code of table.keys()) if (code >= lo && code <= hi) add(code);
   }
   return [...extras].sort((a, b) => a - b);
 }
