@@ -30,13 +30,21 @@ export class RegExpBudget {
 const sandbox = createContext({ pattern: /(?:)/, input: '' });
 const timedTest = new Script('pattern.test(input)');
 
+/** By pattern, as translated patterns are kept (pattern-cache.ts): asking compiles it again. */
+const linearVerdicts = new WeakMap<RegExp, boolean>();
+
 function linearEngineTakes(pattern: RegExp): boolean {
-  try {
-    new RegExp(pattern.source, `${pattern.flags}l`);
-    return true;
-  } catch {
-    return false;
+  let takes = linearVerdicts.get(pattern);
+  if (takes === undefined) {
+    try {
+      new RegExp(pattern.source, `${pattern.flags}l`);
+      takes = true;
+    } catch {
+      takes = false;
+    }
+    linearVerdicts.set(pattern, takes);
   }
+  return takes;
 }
 
 /**

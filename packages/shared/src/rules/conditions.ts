@@ -4,7 +4,7 @@ import { RegExpBudget, boundedTest } from './bounded-regexp.ts';
 import { inNetwork, parseIpAddress, parseIpNetwork } from './ip.ts';
 import { pythonStr } from './format.ts';
 import { findValues } from './json-path.ts';
-import { pythonRegExp } from './python-regexp.ts';
+import { cachedPythonRegExp } from './pattern-cache.ts';
 import { parseField, type RuleCondition } from './rule-schema.ts';
 
 type ValueCondition = Exclude<RuleCondition, { op: 'is-empty' }>;
@@ -50,8 +50,8 @@ function searcher(
   try {
     pattern =
       cond.op === 'matches'
-        ? pythonRegExp(value.endsWith('$') ? value : `${value}$`, { anchored: true })
-        : pythonRegExp(value);
+        ? cachedPythonRegExp(value.endsWith('$') ? value : `${value}$`, true)
+        : cachedPythonRegExp(value, false);
   } catch (err) {
     // Checked when the rule was made; a rule stored before a translation changed can still fail.
     throw new InspectorError(`${what}: the pattern does not compile (${(err as Error).message})`);
