@@ -176,4 +176,27 @@ describe('secrets stay out of every output', () => {
       }
     }
   }, 180_000);
+
+  it('a Redis refusing the run that carries a new password answers 503 and logs no password', async () => {
+    const node = ironic.node('node-0')!;
+    const password = 'OomPw5521';
+    const admin = new Redis(redis.url);
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      const res = await fetch(
+        `${url}/v1/introspection/${node.uuid}?new_ipmi_username=ironic&new_ipmi_password=${password}`,
+        { method: 'POST', headers: { 'X-Auth-Token': token } },
+      );
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).not.toBeNull();
+      expect(await res.text()).not.toContain(password);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      await admin.quit();
+    }
+    const apiLog = procs[0]!.output.join('\n');
+    expect(apiLog).toContain('OOM command not allowed');
+    expect(apiLog.includes(password), 'API log contains the password').toBe(false);
+  }, 60_000);
 });

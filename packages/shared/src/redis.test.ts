@@ -1,4 +1,5 @@
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
+import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 import { IronicError } from './ironic/client.ts';
@@ -120,10 +121,29 @@ describe('isRedisUnavailable', () => {
       'connect ECONNREFUSED 127.0.0.1:6379',
       'Command timed out',
       (new MaxRetriesPerRequestError(1) as Error).message,
+      'Command aborted due to connection close',
     ]) {
       expect(isRedisUnavailable(new Error(message)), message).toBe(true);
     }
     expect(isRedisUnavailable(new Error('ERR unknown command'))).toBe(false);
+  });
+
+  it("knows Redis's refusals of a command it would take another time, in scripts too", () => {
+    for (const message of [
+      "OOM command not allowed when used memory > 'maxmemory'. script: 1bf2, on @user_script:1.",
+      "READONLY You can't write against a read only replica.",
+      'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist',
+      'BUSY Redis is busy running a script.',
+      'NOREPLICAS Not enough good replicas to write.',
+    ]) {
+      expect(isRedisUnavailable(new ReplyError(message)), message).toBe(true);
+    }
+    for (const message of [
+      'BUSYGROUP Consumer Group name already exists',
+      'ERR OOM in a message',
+    ]) {
+      expect(isRedisUnavailable(new ReplyError(message)), message).toBe(false);
+    }
   });
 
   it('leaves our own errors alone, even when they quote a socket error', () => {

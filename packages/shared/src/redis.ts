@@ -249,9 +249,17 @@ const REDIS_DOWN = new RegExp(
     'CLUSTERDOWN',
     'Node is disconnected',
     'All sentinels are unreachable',
+    'Command aborted due to connection close',
   ].join('|'),
   'i',
 );
+
+/**
+ * Redis's own refusals of a command it would take another time: full (`OOM`, under noeviction),
+ * a replica since a failover (`READONLY`), unable to persist (`MISCONF`), a script running
+ * (`BUSY`), and so on. Scripts' errors keep the code first.
+ */
+const REDIS_REFUSING = /^(OOM|READONLY|MISCONF|NOREPLICAS|BUSY|MASTERDOWN|TRYAGAIN) /;
 
 /**
  * Whether an error means Redis cannot be reached right now (as opposed to a bug). Ours
@@ -259,7 +267,11 @@ const REDIS_DOWN = new RegExp(
  * message quotes a socket error such as ECONNREFUSED.
  */
 export function isRedisUnavailable(err: unknown): boolean {
-  return err instanceof Error && !(err instanceof InspectorError) && REDIS_DOWN.test(err.message);
+  return (
+    err instanceof Error &&
+    !(err instanceof InspectorError) &&
+    (REDIS_DOWN.test(err.message) || REDIS_REFUSING.test(err.message))
+  );
 }
 
 /**
