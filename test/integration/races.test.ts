@@ -93,6 +93,31 @@ describe('replicas racing on the same nodes', () => {
     expect(a.ironic.portsOf(spec.uuid)).toHaveLength(2);
   });
 
+  it('good and failing callbacks racing for a waiting node: one is taken, the run ends as it says', async () => {
+    const spec = nodeSpec(6);
+    await api(a, 'POST', `/v1/introspection/${spec.uuid}`);
+    await waitUntil('waiting', async () => (await a.store.get(spec.uuid))?.state === 'waiting');
+    const good = buildRamdiskData(spec);
+    const failing = { ...good, error: 'disk on fire' };
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        postRamdiskData(i % 2 ? a.url : b.url, i % 4 < 2 ? good : failing),
+      ),
+    );
+    // A refused callback names the node only once it was found waiting and ended the run.
+    const taken = replies.filter(
+      (r) => r.status === 200 || (r.status === 400 && JSON.stringify(r.body).includes(spec.uuid)),
+    );
+    expect(taken).toHaveLength(1);
+    expect(replies.filter((r) => !taken.includes(r)).every((r) => r.status === 403)).toBe(true);
+    const final = await waitUntil('the run ended', async () => {
+      const r = await a.store.get(spec.uuid);
+      return r && TERMINAL_STATES.has(r.state) ? r : null;
+    });
+    expect(final.state).toBe(taken[0]!.status === 200 ? 'finished' : 'error');
+    if (final.state === 'error') expect(final.error).toContain('disk on fire');
+  });
+
   it('a boot failing after the ramdisk called back leaves the run to its processing', async () => {
     const spec = nodeSpec(8);
     // The reboot is refused for good, but only after the ramdisk (booted by an earlier attempt,

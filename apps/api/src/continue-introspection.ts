@@ -131,11 +131,14 @@ export async function continueIntrospection(
   const kept = deps.config.RAMDISK_LOGS_DIR ? (logs ?? undefined) : undefined;
   if (failures.length) {
     const error = failures.join('\n');
+    // Only from where a callback may move the run: a good callback or an abort that got there
+    // first since the read owns the run, which `error` alone would let this one end.
     const moved = await deps.store.transition(uuid, record.gen, 'error', {
       error,
       raw,
       logs: kept,
       record,
+      onlyFrom: ['waiting', 'enrolling'],
     });
     if (!moved.ok) throw notWaiting(moved.state);
     log.warn({ node: uuid, failures }, 'ramdisk data refused');
