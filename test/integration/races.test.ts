@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TERMINAL_STATES, jobId, type State } from '@inspector/shared';
+import { JOBS_TO_QUEUE, TERMINAL_STATES, jobId, type State } from '@inspector/shared';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { waitUntil } from '../helpers/processes.ts';
@@ -18,7 +18,7 @@ const redis = newRedis();
 
 beforeAll(async () => {
   // Room for the cases that hold Ironic's answers for seconds to line events up.
-  a = await startStack({ IRONIC_TIMEOUT_MS: '8000' }, { nodes: 10 });
+  a = await startStack({ IRONIC_TIMEOUT_MS: '8000' }, { nodes: 11 });
   // Replica B shares A's Redis prefix and A's Ironic.
   b = await startStack(
     { REDIS_PREFIX: a.config.REDIS_PREFIX, IRONIC_URL: a.ironic.url, IRONIC_TIMEOUT_MS: '8000' },
@@ -140,6 +140,74 @@ describe('replicas racing on the same nodes', () => {
       return r && TERMINAL_STATES.has(r.state) ? r : null;
     });
     expect({ state: final.state, error: final.error }).toEqual({ state: 'finished', error: null });
+  });
+
+  it('an abort outlived by its run while it waits for the boot leaves the next run alone', async () => {
+    const spec = nodeSpec(5);
+    const since = Date.now();
+    // Ironic holds the reboot: the abort waits for the boot job that sent it.
+    a.ironic.faults.add({
+      node: spec.uuid,
+      method: 'PUT',
+      path: /\/states\/power$/,
+      delayMs: 5000,
+      times: 1,
+    });
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    await waitUntil('the reboot under way', async () =>
+      a.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /\/states\/power$/, status: 0 })
+        .length > 0
+        ? true
+        : null,
+    );
+    const old = (await a.store.get(spec.uuid))!;
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
+    const abortJob = await waitUntil('the abort job waiting for the boot', async () => {
+      const found = await a.worker.queues.byName[JOBS_TO_QUEUE.abort].getJob(
+        jobId('abort', { node: spec.uuid, gen: old.gen, reqId: '' }),
+      );
+      return found && (await found.isActive()) ? found : null;
+    });
+    // What the run's timeout job does when it fires; then the operator starts the node again.
+    expect(await a.store.transition(spec.uuid, old.gen, 'timeout', { error: 'timeout' })).toEqual({
+      ok: true,
+      from: 'aborting',
+    });
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    await waitUntil('the old abort job done', async () => (await abortJob.isCompleted()) || null);
+    const powerOffs = a.ironic
+      .calls({ node: spec.uuid, method: 'PUT', pathRe: /\/states\/power$/ })
+      .filter((c) => c.at >= since && (c.body as { target?: string }).target === 'power off');
+    expect(powerOffs).toEqual([]);
+    expect((await a.store.get(spec.uuid))?.state).toBe('waiting');
+  });
+
+  it("a restart while the last run's reboot is held still boots the new run from PXE", async () => {
+    const spec = nodeSpec(10);
+    // Ironic holds the first reboot, as it would retry one answered 409 (the node locked).
+    a.ironic.faults.add({
+      node: spec.uuid,
+      method: 'PUT',
+      path: /\/states\/power$/,
+      delayMs: 4000,
+      times: 1,
+    });
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    await waitUntil('the reboot under way', async () =>
+      a.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /\/states\/power$/, status: 0 })
+        .length > 0
+        ? true
+        : null,
+    );
+    const old = (await a.store.get(spec.uuid))!;
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    const boots = a.ironic.node(spec.uuid)!.fake.boots;
+    await waitUntil('both reboots done', async () => (boots.length >= 2 ? true : null));
+    // The held reboot used the first run's PXE setting; the new run set it again after.
+    expect(boots.map((b) => b.bootDevice)).toEqual(['pxe', 'pxe']);
+    const record = (await a.store.get(spec.uuid))!;
+    expect(record.gen).toBeGreaterThan(old.gen);
+    expect(record.state).toBe('waiting');
   });
 
   it('a processing job outlived by its run leaves the node of the next run alone', async () => {

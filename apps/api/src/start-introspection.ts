@@ -89,7 +89,7 @@ export async function startIntrospection(deps: ApiDeps, p: StartParams): Promise
       `No lookup attributes were found for node ${node.uuid}, inspector won't be able to find it after introspection, consider creating ironic ports or providing an IPMI address`,
     );
   }
-  const { gen } = await store.start({
+  const { gen, replaced } = await store.start({
     uuid: node.uuid,
     bmc,
     macs,
@@ -100,7 +100,7 @@ export async function startIntrospection(deps: ApiDeps, p: StartParams): Promise
   const job = { node: node.uuid, gen, reqId: p.reqId };
   await enqueueForRun(deps, job, 'introspection', async () => {
     await queues.scheduleTimeout(job);
-    await queues.add('introspect', job);
+    await queues.add('introspect', { ...job, replaced });
   });
   log.info({ gen, bmc, macs: macs.length, manageBoot }, 'introspection started');
 }

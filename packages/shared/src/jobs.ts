@@ -39,6 +39,11 @@ export const NodeJobSchema = z.object({
   node: z.guid(),
   gen: z.number().int().positive(),
   reqId: z.string().max(200),
+  /**
+   * A boot job's only: the run this one replaced while it waited for the ramdisk, whose boot job
+   * may still be trying its reboot.
+   */
+  replaced: z.number().int().positive().optional(),
 });
 export type NodeJob = z.infer<typeof NodeJobSchema>;
 

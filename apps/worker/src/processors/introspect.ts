@@ -1,4 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
+import { bootJobSettled } from '../boot-job.ts';
 import type { WorkerContext } from '../context.ts';
 import {
   JOB_RUN_STATES,
@@ -39,6 +40,13 @@ export async function introspect(ctx: WorkerContext, bullJob: Job, token?: strin
       await ctx.store.transition(job.node, job.gen, 'wait', { record });
       log.info('boot not managed: waiting for the node to be powered on by hand');
       return;
+    }
+    // Started again while the last run's boot job still tries its reboot (Ironic answering 409):
+    // landing after this run's PXE setting, that reboot would use it up, and this run's own
+    // reboot would start the node from disk.
+    const { replaced } = job;
+    if (replaced && !(await bootJobSettled(ctx, { node: job.node, gen: replaced }))) {
+      log.warn("the last run's boot job is still under way: booting anyway");
     }
     const gapMs = ctx.config.INTROSPECTION_DELAY_S * 1000;
     if (gapMs > 0) {

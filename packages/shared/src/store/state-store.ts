@@ -215,7 +215,8 @@ export class StateStore {
    * Begins a new run: a new generation, state `starting` (`enrolling` for a discovered node),
    * the lookup index rewritten.
    */
-  async start(req: StartRequest, now = Date.now()): Promise<{ gen: number }> {
+  /** `replaced`: the run restarted while it was waiting, whose boot may still be under way. */
+  async start(req: StartRequest, now = Date.now()): Promise<{ gen: number; replaced?: number }> {
     const k = this.keys;
     const firstState: State = req.discovered ? 'enrolling' : 'starting';
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -279,7 +280,10 @@ export class StateStore {
           startedAt: now,
           at: now,
         });
-        return { gen: Number(value) };
+        return {
+          gen: Number(value),
+          ...(old?.state === 'waiting' ? { replaced: old.gen } : {}),
+        };
       }
       if (status === 'conflict') throw new Conflict(transitionMessage(value as State, 'start'));
       // 'retry': another replica restarted the node between our read and our write.

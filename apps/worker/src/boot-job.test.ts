@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@inspector/shared';
-import { bootJobWaitMs } from './abort.ts';
+import { bootJobWaitMs } from './boot-job.ts';
 
 describe('bootJobWaitMs', () => {
   it("outlasts the boot job's two Ironic calls with every retry", () => {
