@@ -35,9 +35,9 @@ export function recheckMs(gapMs: number): number {
  * stays `starting` meanwhile.
  */
 export async function introspect(ctx: WorkerContext, bullJob: Job, token?: string): Promise<void> {
-  await runNodeJob(ctx, bullJob, JOB_RUN_STATES.introspect, async ({ job, record, log }) => {
+  await runNodeJob(ctx, bullJob, JOB_RUN_STATES.introspect, async ({ job, jobId, record, log }) => {
     if (!record.manage_boot) {
-      await ctx.store.transition(job.node, job.gen, 'wait', { record });
+      await ctx.store.transition(job.node, job.gen, 'wait', { record, op: jobId });
       log.info('boot not managed: waiting for the node to be powered on by hand');
       return;
     }
@@ -66,7 +66,7 @@ export async function introspect(ctx: WorkerContext, bullJob: Job, token?: strin
       if (attempt > 1) await assertRunStillIn(ctx, job, ['waiting']);
       await ctx.power.setPxeBoot(node);
       if (state === 'starting') {
-        const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record });
+        const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record, op: jobId });
         if (!moved.ok) throw new RunMovedOn(moved.state);
         state = 'waiting';
       } else {

@@ -103,6 +103,12 @@ export interface TransitionOptions {
   record?: NodeRecord;
   /** Only from these of the event's states: a caller's own, not another's to end. */
   onlyFrom?: readonly State[];
+  /**
+   * Who asks (a request's or a job's id). When the connection drops after the script ran but
+   * before its reply came, ioredis sends it again; the run has moved already, and the same `op`
+   * is told the move was its own instead of a conflict.
+   */
+  op?: string;
 }
 
 /** A state change that took effect, told to `StoreOptions.onChange` (for metrics: no node id). */
@@ -219,8 +225,20 @@ export class StateStore {
   async start(req: StartRequest, now = Date.now()): Promise<{ gen: number; replaced?: number }> {
     const k = this.keys;
     const firstState: State = req.discovered ? 'enrolling' : 'starting';
+    let replaced: number | undefined;
     for (let attempt = 0; attempt < 10; attempt++) {
       const old = await this.get(req.uuid);
+      // A 'retry' can be this very start, sent again by ioredis after its reply was lost with
+      // the connection: no job can have moved the run yet, as the caller queues them after.
+      if (
+        attempt > 0 &&
+        old?.req_id === req.reqId &&
+        old.started_at === now &&
+        old.state === firstState
+      ) {
+        return { gen: old.gen, ...(replaced ? { replaced } : {}) };
+      }
+      replaced = old?.state === 'waiting' ? old.gen : undefined;
       const oldLookup = old ? this.#lookupKeys(old.bmc, old.macs) : [];
       const newLookup = this.#lookupKeys(req.bmc, req.macs);
       const fields = [
@@ -280,10 +298,7 @@ export class StateStore {
           startedAt: now,
           at: now,
         });
-        return {
-          gen: Number(value),
-          ...(old?.state === 'waiting' ? { replaced: old.gen } : {}),
-        };
+        return { gen: Number(value), ...(replaced ? { replaced } : {}) };
       }
       if (status === 'conflict') throw new Conflict(transitionMessage(value as State, 'start'));
       // 'retry': another replica restarted the node between our read and our write.
@@ -336,6 +351,7 @@ export class StateStore {
       opts.raw ?? '',
       opts.logs ?? '',
       this.#opts.logsTtlMs ?? 3_600_000,
+      opts.op ?? '',
     );
     if (status === 'ok') {
       this.#changed({ event, from: value as State, to, startedAt: record.started_at, at: now });
