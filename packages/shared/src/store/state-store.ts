@@ -219,13 +219,25 @@ export class StateStore {
 
   /**
    * Begins a new run: a new generation, state `starting` (`enrolling` for a discovered node),
-   * the lookup index rewritten.
+   * the lookup index rewritten. `replaced`: the run restarted while it was waiting, whose boot
+   * may still be under way.
    */
-  /** `replaced`: the run restarted while it was waiting, whose boot may still be under way. */
   async start(req: StartRequest, now = Date.now()): Promise<{ gen: number; replaced?: number }> {
     const k = this.keys;
     const firstState: State = req.discovered ? 'enrolling' : 'starting';
-    let replaced: number | undefined;
+    /** The record the last attempt replaced, as it read it. */
+    let previous: NodeRecord | null = null;
+    const started = (replacedRecord: NodeRecord | null, gen: number) => {
+      this.#changed({
+        event: 'start',
+        from: replacedRecord?.state ?? null,
+        to: firstState,
+        startedAt: now,
+        at: now,
+      });
+      const replaced = replacedRecord?.state === 'waiting' ? replacedRecord.gen : undefined;
+      return { gen, ...(replaced ? { replaced } : {}) };
+    };
     for (let attempt = 0; attempt < 10; attempt++) {
       const old = await this.get(req.uuid);
       // A 'retry' can be this very start, sent again by ioredis after its reply was lost with
@@ -236,9 +248,9 @@ export class StateStore {
         old.started_at === now &&
         old.state === firstState
       ) {
-        return { gen: old.gen, ...(replaced ? { replaced } : {}) };
+        return started(previous, old.gen);
       }
-      replaced = old?.state === 'waiting' ? old.gen : undefined;
+      previous = old;
       const oldLookup = old ? this.#lookupKeys(old.bmc, old.macs) : [];
       const newLookup = this.#lookupKeys(req.bmc, req.macs);
       const fields = [
@@ -290,16 +302,7 @@ export class StateStore {
         this.#opts.secretTtlMs,
         firstState,
       );
-      if (status === 'ok') {
-        this.#changed({
-          event: 'start',
-          from: old?.state ?? null,
-          to: firstState,
-          startedAt: now,
-          at: now,
-        });
-        return { gen: Number(value), ...(replaced ? { replaced } : {}) };
-      }
+      if (status === 'ok') return started(old, Number(value));
       if (status === 'conflict') throw new Conflict(transitionMessage(value as State, 'start'));
       // 'retry': another replica restarted the node between our read and our write.
     }
