@@ -30,8 +30,8 @@ const CONDITIONS: Array<[label: string, op: 'matches' | 'contains', value: strin
 
 /**
  * CPU microseconds per disk of deciding `value` over every disk of `data`, averaged over the
- * rounds: one evaluation of one value is shorter than the CPU clock's step, and the first round,
- * which translates the pattern, counts as it does in a worker's life.
+ * rounds: one evaluation of one value is shorter than the CPU clock's step, and the pattern's
+ * translation, in the first round of its first pass, counts as it does in a worker's life.
  */
 function microsecondsPerDisk(
   op: 'matches' | 'contains',
@@ -69,7 +69,8 @@ export const rulePatterns: Scenario = {
       notes: [
         `each condition decided ${ROUNDS} times over ${VALUES} disk models (multiple: all), then ` +
           `${ROUNDS} times over one, in the bench process, CPU averaged: the field's parsing and ` +
-          'the time budget included; a worker translates each pattern once (pattern-cache.ts)',
+          'the time budget included; the first round translates the pattern, which a worker ' +
+          'keeps (pattern-cache.ts), so the pass over one value finds it done',
       ],
       details: {
         values: VALUES,

@@ -139,7 +139,6 @@ export async function continueIntrospection(
       logs: kept,
       record,
       onlyFrom: ['waiting', 'enrolling'],
-      op: reqId,
     });
     if (!moved.ok) throw notWaiting(moved.state);
     log.warn({ node: uuid, failures }, 'ramdisk data refused');
@@ -159,7 +158,6 @@ export async function continueIntrospection(
     raw,
     logs: kept,
     record,
-    op: reqId,
   });
   if (!moved.ok) throw notWaiting(moved.state);
   await enqueueForRun(deps, job, 'processing', async () => {

@@ -116,10 +116,7 @@ export function introspectionRoutes(router: Router, deps: ApiDeps): void {
     const uuid = await resolveUuid(ironic, ctx.params.node!);
     const record = await store.get(uuid);
     if (!record) throw notInCache(uuid);
-    const moved = await store.transition(uuid, record.gen, 'abort', {
-      record,
-      op: ctx.state.reqId,
-    });
+    const moved = await store.transition(uuid, record.gen, 'abort', { record });
     if (!moved.ok) {
       throw new Conflict(
         moved.reason === 'stale'

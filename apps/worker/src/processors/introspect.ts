@@ -35,18 +35,21 @@ export function recheckMs(gapMs: number): number {
  * stays `starting` meanwhile.
  */
 export async function introspect(ctx: WorkerContext, bullJob: Job, token?: string): Promise<void> {
-  await runNodeJob(ctx, bullJob, JOB_RUN_STATES.introspect, async ({ job, jobId, record, log }) => {
+  await runNodeJob(ctx, bullJob, JOB_RUN_STATES.introspect, async ({ job, record, log }) => {
     if (!record.manage_boot) {
-      await ctx.store.transition(job.node, job.gen, 'wait', { record, op: jobId });
+      await ctx.store.transition(job.node, job.gen, 'wait', { record });
       log.info('boot not managed: waiting for the node to be powered on by hand');
       return;
     }
     // Started again while the last run's boot job still tries its reboot (Ironic answering 409):
     // landing after this run's PXE setting, that reboot would use it up, and this run's own
-    // reboot would start the node from disk.
+    // reboot would start the node from disk. The wait can outlast this run too.
     const { replaced } = job;
-    if (replaced && !(await bootJobSettled(ctx, { node: job.node, gen: replaced }))) {
-      log.warn("the last run's boot job is still under way: booting anyway");
+    if (replaced) {
+      if (!(await bootJobSettled(ctx, { node: job.node, gen: replaced }))) {
+        log.warn("the last run's boot job is still under way: booting anyway");
+      }
+      await assertRunStillIn(ctx, job, JOB_RUN_STATES.introspect);
     }
     const gapMs = ctx.config.INTROSPECTION_DELAY_S * 1000;
     if (gapMs > 0) {
@@ -66,7 +69,7 @@ export async function introspect(ctx: WorkerContext, bullJob: Job, token?: strin
       if (attempt > 1) await assertRunStillIn(ctx, job, ['waiting']);
       await ctx.power.setPxeBoot(node);
       if (state === 'starting') {
-        const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record, op: jobId });
+        const moved = await ctx.store.transition(job.node, job.gen, 'wait', { record });
         if (!moved.ok) throw new RunMovedOn(moved.state);
         state = 'waiting';
       } else {

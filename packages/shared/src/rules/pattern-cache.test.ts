@@ -26,10 +26,13 @@ describe('cachedPythonRegExp', () => {
     const size = Math.floor(PATTERN_CACHE_CHARS / 4);
     const old = cachedPythonRegExp(long('old', size), false);
     const used = cachedPythonRegExp(long('used', size), false);
-    cachedPythonRegExp(long('a', size), false);
+    const unused = cachedPythonRegExp(long('a', size), false);
     expect(cachedPythonRegExp(long('used', size), false)).toBe(used);
+    // Two more: two must go, the oldest and the one added after `used` but not read since.
     cachedPythonRegExp(long('b', size), false);
+    cachedPythonRegExp(long('c', size), false);
     expect(cachedPythonRegExp(long('used', size), false)).toBe(used);
+    expect(cachedPythonRegExp(long('a', size), false)).not.toBe(unused);
     expect(cachedPythonRegExp(long('old', size), false)).not.toBe(old);
   });
 

@@ -44,9 +44,9 @@ return {'ok', tostring(gen)}
  * KEYS: node, secret, raw, processed, logs, active runs, runs version, lookup keys...
  * ARGV: gen, allowed-from csv, new state, terminal ('1'|'0'), now, error, keep ms, uuid,
  *       fields to set (JSON list k,v,...), raw data ('' keeps), logs ('' keeps), logs ttl ms,
- *       op ('' for none)
- * The record keeps the last move's op and the state it left, as 'op' = '<from> <op>': the same
- * move sent again (its reply lost with the connection) finds them and answers ok again.
+ *       op (an id of this change alone)
+ * The record keeps the last change's op and the state it left, as 'op' = '<from> <op>': the same
+ * change sent again (its reply lost with the connection) finds them and answers ok again.
  */
 export const TRANSITION = `${ALLOWED}
 local gen = redis.call('HGET', KEYS[1], 'gen')
@@ -54,7 +54,7 @@ local state = redis.call('HGET', KEYS[1], 'state')
 if gen ~= ARGV[1] then return {'stale', state or ''} end
 if not allowed(ARGV[2], state) then
   local last = redis.call('HGET', KEYS[1], 'op')
-  if ARGV[13] ~= '' and state == ARGV[3] and last then
+  if state == ARGV[3] and last then
     local from, op = string.match(last, '^(%S+) (.*)$')
     if op == ARGV[13] then return {'ok', from} end
   end
@@ -62,11 +62,7 @@ if not allowed(ARGV[2], state) then
 end
 local fields = cjson.decode(ARGV[9])
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
-if ARGV[13] ~= '' then
-  redis.call('HSET', KEYS[1], 'op', state .. ' ' .. ARGV[13])
-else
-  redis.call('HDEL', KEYS[1], 'op')
-end
+redis.call('HSET', KEYS[1], 'op', state .. ' ' .. ARGV[13])
 redis.call('HSET', KEYS[1], 'state', ARGV[3])
 if ARGV[10] ~= '' then redis.call('SET', KEYS[3], ARGV[10]) end
 if ARGV[11] ~= '' then redis.call('SET', KEYS[5], ARGV[11], 'PX', ARGV[12]) end

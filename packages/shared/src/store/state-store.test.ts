@@ -191,12 +191,12 @@ describe('StateStore (real Redis)', () => {
     await store.transition(uuid, first.gen, 'wait');
     const second = await start({ bmc: [bmc2], macs: [] });
     expect(second.gen).toBeGreaterThan(first.gen);
-    // The run replaced while waiting is named, for the new boot to wait out its boot job.
+    // The run replaced is named, for the new boot to wait out its boot job; a first has none.
     expect(second.replaced).toBe(first.gen);
     expect(first.replaced).toBeUndefined();
     expect(await store.candidates({ bmc_address: [bmc, bmc2], mac: [] })).toEqual([[], [uuid]]);
     await store.transition(uuid, second.gen, 'error', { error: 'x' });
-    expect((await start()).replaced).toBeUndefined();
+    expect((await start()).replaced).toBe(second.gen);
     expect(await store.transition(uuid, first.gen, 'wait')).toMatchObject({
       ok: false,
       reason: 'stale',

@@ -11,7 +11,7 @@ import {
   type State,
   type StateEvent,
 } from '../state-machine.ts';
-import type { RedisClient } from '../redis.ts';
+import { redisReady, type RedisClient } from '../redis.ts';
 import { storeKeys, type StoreKeys } from './keys.ts';
 import {
   CLAIM,
@@ -103,12 +103,27 @@ export interface TransitionOptions {
   record?: NodeRecord;
   /** Only from these of the event's states: a caller's own, not another's to end. */
   onlyFrom?: readonly State[];
-  /**
-   * Who asks (a request's or a job's id). When the connection drops after the script ran but
-   * before its reply came, ioredis sends it again; the run has moved already, and the same `op`
-   * is told the move was its own instead of a conflict.
-   */
-  op?: string;
+}
+
+const ABORTED_AT_CLOSE = 'Command aborted due to connection close';
+/** How long a change aborted at a connection's close waits for the connection to be back. */
+const RECONNECT_WAIT_MS = 5000;
+
+/**
+ * Sends a state change, once more if the connection closed before its reply: ioredis sends an
+ * unanswered command again by itself, except one it had pipelined behind a command that was
+ * answered, which it rejects. Either way Redis may have run it already: each change carries an
+ * id of its own (`op`), which the scripts recognise when the same change comes back.
+ */
+async function sendChange<T>(redis: RedisClient, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.includes(ABORTED_AT_CLOSE)) throw err;
+    // The API's connection queues nothing while it reconnects: sent at once, it would fail.
+    await redisReady(redis, RECONNECT_WAIT_MS);
+    return send();
+  }
 }
 
 /** A state change that took effect, told to `StoreOptions.onChange` (for metrics: no node id). */
@@ -219,8 +234,8 @@ export class StateStore {
 
   /**
    * Begins a new run: a new generation, state `starting` (`enrolling` for a discovered node),
-   * the lookup index rewritten. `replaced`: the run restarted while it was waiting, whose boot
-   * may still be under way.
+   * the lookup index rewritten. `replaced`: the node's run before, whose boot job may still be
+   * under way (a restart while waiting, or an end by timeout during a held reboot).
    */
   async start(req: StartRequest, now = Date.now()): Promise<{ gen: number; replaced?: number }> {
     const k = this.keys;
@@ -235,19 +250,15 @@ export class StateStore {
         startedAt: now,
         at: now,
       });
-      const replaced = replacedRecord?.state === 'waiting' ? replacedRecord.gen : undefined;
-      return { gen, ...(replaced ? { replaced } : {}) };
+      return { gen, ...(replacedRecord ? { replaced: replacedRecord.gen } : {}) };
     };
+    // Written with the run: a 'retry' can be this very start, sent again after its reply was lost
+    // (sendChange). Any later change of the run rewrites it, and no job can have made one yet,
+    // as the caller queues them after.
+    const op = `start ${randomUUID()}`;
     for (let attempt = 0; attempt < 10; attempt++) {
       const old = await this.get(req.uuid);
-      // A 'retry' can be this very start, sent again by ioredis after its reply was lost with
-      // the connection: no job can have moved the run yet, as the caller queues them after.
-      if (
-        attempt > 0 &&
-        old?.req_id === req.reqId &&
-        old.started_at === now &&
-        old.state === firstState
-      ) {
+      if (attempt > 0 && old && (await this.#redis.hget(k.node(req.uuid), 'op')) === op) {
         return started(previous, old.gen);
       }
       previous = old;
@@ -274,6 +285,8 @@ export class StateStore {
         req.credentials?.username ?? '',
         'auto_discovered',
         req.discovered ? '1' : '',
+        'op',
+        op,
       ];
       const keys = [
         k.node(req.uuid),
@@ -288,19 +301,21 @@ export class StateStore {
         ...oldLookup,
         ...newLookup,
       ];
-      const [status, value] = await this.#redis.inspectorStart(
-        keys.length,
-        ...keys,
-        old ? String(old.gen) : '',
-        req.uuid,
-        now,
-        oldLookup.length,
-        newLookup.length,
-        TRANSITIONS.start.from.join(','),
-        JSON.stringify(fields),
-        req.credentials?.password ?? '',
-        this.#opts.secretTtlMs,
-        firstState,
+      const [status, value] = await sendChange(this.#redis, () =>
+        this.#redis.inspectorStart(
+          keys.length,
+          ...keys,
+          old ? String(old.gen) : '',
+          req.uuid,
+          now,
+          oldLookup.length,
+          newLookup.length,
+          TRANSITIONS.start.from.join(','),
+          JSON.stringify(fields),
+          req.credentials?.password ?? '',
+          this.#opts.secretTtlMs,
+          firstState,
+        ),
       );
       if (status === 'ok') return started(old, Number(value));
       if (status === 'conflict') throw new Conflict(transitionMessage(value as State, 'start'));
@@ -339,22 +354,25 @@ export class StateStore {
       ...lookup,
     ];
     const fields = Object.entries(opts.fields ?? {}).flat();
-    const [status, value] = await this.#redis.inspectorTransition(
-      keys.length,
-      ...keys,
-      String(gen),
-      from.join(','),
-      to,
-      terminal ? '1' : '0',
-      now,
-      opts.error ?? '',
-      this.#opts.keepTimeMs,
-      uuid,
-      JSON.stringify(fields),
-      opts.raw ?? '',
-      opts.logs ?? '',
-      this.#opts.logsTtlMs ?? 3_600_000,
-      opts.op ?? '',
+    const op = randomUUID();
+    const [status, value] = await sendChange(this.#redis, () =>
+      this.#redis.inspectorTransition(
+        keys.length,
+        ...keys,
+        String(gen),
+        from.join(','),
+        to,
+        terminal ? '1' : '0',
+        now,
+        opts.error ?? '',
+        this.#opts.keepTimeMs,
+        uuid,
+        JSON.stringify(fields),
+        opts.raw ?? '',
+        opts.logs ?? '',
+        this.#opts.logsTtlMs ?? 3_600_000,
+        op,
+      ),
     );
     if (status === 'ok') {
       this.#changed({ event, from: value as State, to, startedAt: record.started_at, at: now });
