@@ -70,7 +70,12 @@ const inState = (svc: Service, uuid: string, state: string, timeoutMs = 30_000) 
 
 describe('faults, with the real processes', () => {
   it('Redis restarts while nodes wait and process: the API says 503 meanwhile, nothing is lost', async () => {
-    const svc = await startStackProcesses();
+    // A job in hand when Redis died can lose its lock, and waits for BullMQ's stalled-job check
+    // (45 s at the defaults): short ones keep this test well within its time.
+    const svc = await startStackProcesses({
+      WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+    });
     await svc.startWorker();
     const specs = Array.from({ length: 12 }, (_, i) => nodeSpec(i));
     for (const s of specs)

@@ -83,3 +83,35 @@ describe('new IPMI credentials through Ironic', () => {
     );
   });
 });
+
+describe('new IPMI credentials with POWER_OFF=false', () => {
+  let quiet: Stack;
+  beforeAll(async () => {
+    quiet = await startStack(
+      { ENABLE_SETTING_IPMI_CREDENTIALS: 'true', POWER_OFF: 'false' },
+      { nodes: 0 },
+    );
+  });
+  afterAll(() => quiet?.close());
+
+  it('are set and checked, and the node is left powered on', async () => {
+    const spec = nodeSpec(4);
+    quiet.ironic.addNode({ index: 4, maintenance: true });
+    quiet.ironic.setPowerState(spec.uuid, 'power on');
+    quiet.onBoot = () => null;
+    const started = await api(
+      quiet,
+      'POST',
+      `/v1/introspection/${spec.uuid}?new_ipmi_username=ironic&new_ipmi_password=N3wSecret`,
+    );
+    expect(started.status).toBe(202);
+    await waitUntil('waiting', async () => (await quiet.store.get(spec.uuid))?.state === 'waiting');
+    expect((await postRamdiskData(quiet.url, buildRamdiskData(spec))).status).toBe(200);
+    expect(await finishedStatus(quiet, spec.uuid)).toMatchObject({ state: 'finished' });
+    expect(quiet.ironic.node(spec.uuid)!.driver_info.ipmi_username).toBe('ironic');
+    expect(quiet.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /states\/power/ })).toEqual(
+      [],
+    );
+    expect(quiet.ironic.node(spec.uuid)!.power_state).toBe('power on');
+  });
+});

@@ -161,8 +161,12 @@ async function processStoredData(
   if (powerActions && record.new_ipmi_username) {
     await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
     node = await setCredentials(ctx, scope, node, data, policy);
-    await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
-    await ctx.power.powerOff(knownNode(node));
+    // The run did not boot the node (its BMC was not ours yet), but it powers it off as any
+    // other, unless the operator said no power actions at all.
+    if (ctx.config.POWER_OFF && ctx.config.CAN_MANAGE_BOOT) {
+      await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
+      await ctx.power.powerOff(knownNode(node));
+    }
   } else if (powerActions && record.manage_boot && ctx.config.POWER_OFF) {
     await assertRunStillIn(ctx, job, JOB_RUN_STATES.process);
     await powerOffUnlessEnrolling(ctx, node, log);

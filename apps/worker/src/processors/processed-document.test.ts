@@ -42,4 +42,14 @@ describe('processedDocument', () => {
     };
     expect(run({ inventory }).inventory).toEqual(inventory);
   });
+
+  it('marks a discovered node alone as auto_discovered, whatever the ramdisk claims', () => {
+    const inventory = {
+      interfaces: [{ name: 'eth0', mac_address: '52:54:00:00:00:01', ipv4_address: '192.0.2.5' }],
+    };
+    const raw = { inventory, auto_discovered: true };
+    const data = preprocess(normalizeRamdiskData(RamdiskDataSchema.parse(raw)), ctx).data;
+    expect(processedDocument(raw, data)).not.toHaveProperty('auto_discovered');
+    expect(processedDocument(raw, data, true)).toMatchObject({ auto_discovered: true });
+  });
 });

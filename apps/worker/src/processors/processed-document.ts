@@ -25,14 +25,17 @@ export function inventoryFromFlat(data: ProcessedData) {
 /**
  * The processed data as stored and served by GET .../data: raw keys plus what hooks derived,
  * and `auto_discovered` for a node discovery created (as upstream, for rules to tell them apart).
+ * That key is the service's to set: a ramdisk claiming it would have discovery rules (which set
+ * drivers and credentials) run on a node someone enrolled.
  */
 export function processedDocument(
   raw: Record<string, unknown>,
   data: ProcessedData,
   autoDiscovered = false,
 ) {
+  const { auto_discovered: _claimed, ...sent } = raw;
   return {
-    ...raw,
+    ...sent,
     inventory: raw.inventory ?? inventoryFromFlat(data),
     ipmi_address: data.ipmi_address,
     ipmi_v6address: data.ipmi_v6address,

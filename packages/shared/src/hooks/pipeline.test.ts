@@ -146,6 +146,35 @@ describe('validate_interfaces', () => {
       'p4',
     ]);
   });
+
+  it('makes missing ports on a node in use (a reapply), but deletes none', () => {
+    const ports = [port('p1', '11:22:33:44:55:66'), port('p4', '01:09:02:08:03:07')];
+    const added = ctx({ KEEP_PORTS: 'added', ADD_PORTS: 'active' }).c;
+    const { data } = preprocess({ ...seedData(), boot_interface: null }, added);
+    for (const provision_state of ['active', 'rescue']) {
+      const plan = planUpdate(data, { ...node, provision_state }, ports, added);
+      expect(plan.deletePorts).toEqual([]);
+      expect(plan.createPorts.map((p) => p.address)).toEqual(['66:55:44:33:22:11']);
+    }
+    expect(planUpdate(data, node, ports, added).deletePorts.map((p) => p.uuid)).toEqual(['p4']);
+  });
+
+  it('never takes lo, or an interface with a loopback address, for a port', () => {
+    const looped = {
+      ...seedData(),
+      boot_interface: null,
+      interfaces: {
+        lo: { mac: '00:00:00:00:00:01', ip: null },
+        v4: { mac: '52:54:00:00:00:04', ip: '127.0.1.1' },
+        v6: { mac: '52:54:00:00:00:06', ip: '::1' },
+        em1: { mac: '11:22:33:44:55:66', ip: '1.2.0.1' },
+      },
+    };
+    const all = ctx({ ADD_PORTS: 'all' }).c;
+    const { data } = preprocess(looped, all);
+    expect(data.macs).toEqual(['11:22:33:44:55:66']);
+    expect(Object.keys(data.all_interfaces)).toEqual(['lo', 'v4', 'v6', 'em1']);
+  });
 });
 
 describe('scheduler', () => {

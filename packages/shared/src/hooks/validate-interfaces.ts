@@ -1,6 +1,20 @@
 import { normalizeMac } from '../mac.ts';
+import { parseIpAddress } from '../rules/ip.ts';
 import type { Interface } from '../ramdisk-data.ts';
 import { HookFailure, type Hook } from './types.ts';
+
+/** Provision states of a node in use: its ports are made, never taken away (upstream's rule). */
+const IN_USE = new Set(['active', 'rescue']);
+
+/** `lo`, or an address of this machine itself: never a NIC to boot or reach the node by. */
+function isLoopback(name: string, ip: string | null): boolean {
+  const address = ip === null ? null : parseIpAddress(ip);
+  return (
+    name === 'lo' ||
+    (address?.version === 4 && address.bits >> 24n === 127n) ||
+    (address?.version === 6 && address.bits === 1n)
+  );
+}
 
 export const validateInterfaces: Hook = {
   name: 'validate_interfaces',
@@ -20,7 +34,7 @@ export const validateInterfaces: Hook = {
     // From entries: assigning a name such as `__proto__` would set the prototype instead.
     const all = Object.fromEntries(valid);
 
-    let eligible = valid;
+    let eligible = valid.filter(([name, i]) => !isLoopback(name, i.ip));
     const { ADD_PORTS } = ctx.config;
     if (ADD_PORTS === 'pxe' && data.pxe_mac) {
       eligible = eligible.filter(([, i]) => i.mac === data.pxe_mac);
@@ -36,7 +50,7 @@ export const validateInterfaces: Hook = {
     data.interfaces = Object.fromEntries(eligible);
     data.macs = eligible.map(([, i]) => i.mac);
   },
-  beforeUpdate(data, _node, ports, plan, ctx) {
+  beforeUpdate(data, node, ports, plan, ctx) {
     const existing = new Set(ports.map((p) => normalizeMac(p.address)));
     for (const mac of data.macs) {
       if (existing.has(mac)) continue;
@@ -46,7 +60,8 @@ export const validateInterfaces: Hook = {
       });
     }
     const { KEEP_PORTS } = ctx.config;
-    if (KEEP_PORTS === 'all') return;
+    // A reapply reaches deployed nodes too: a spare NIC the data missed is still cabled.
+    if (KEEP_PORTS === 'all' || IN_USE.has(node.provision_state ?? '')) return;
     const keep = new Set(
       KEEP_PORTS === 'present' ? Object.values(data.all_interfaces).map((i) => i.mac) : data.macs,
     );
