@@ -81,3 +81,28 @@ describe('laterVersion', () => {
     expect(laterVersion('1.46')).toBe('1.46');
   });
 });
+
+describe('an Ironic 409', () => {
+  const conflict = (detail: string) =>
+    new IronicError('Update node n1', 409, `HTTP 409: ${detail}`);
+
+  it('is retried when the node is locked, as Ironic says', () => {
+    const err = conflict(
+      'Node n1 is locked by host conductor-1, please retry after the current operation is completed.',
+    );
+    expect([err.locked, err.transient, err.refusedBeforeActing]).toEqual([true, true, true]);
+  });
+
+  it('is not retried when it says the act is refused for good, or the port exists', () => {
+    for (const detail of [
+      'The requested action "deleted" can not be performed on node "n1" while it is in state "active".',
+      'Node n1 is associated with instance i1.',
+      'A port with MAC address 52:54:00:00:00:01 already exists.',
+    ]) {
+      expect([conflict(detail).locked, conflict(detail).transient], detail).toEqual([false, false]);
+    }
+    expect(conflict('A port with MAC address 52:54:00:00:00:01 already exists.').duplicate).toBe(
+      true,
+    );
+  });
+});

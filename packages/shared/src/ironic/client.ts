@@ -45,9 +45,12 @@ export class IronicError extends InspectorError {
   get transient(): boolean {
     return this.locked || this.ironicStatus === 0 || this.ironicStatus >= 500;
   }
-  /** The node was locked: Ironic refused the call before doing anything. */
+  /**
+   * The node was locked: Ironic refused the call before doing anything. Its other 409s (a state
+   * that forbids the act, a node bound to an instance) would answer the same on every retry.
+   */
   get locked(): boolean {
-    return this.ironicStatus === 409 && !this.duplicate;
+    return this.ironicStatus === 409 && /\bis locked\b|\bNodeLocked\b/i.test(this.message);
   }
   /**
    * Ironic did nothing: the call never reached it, the node was locked, or it had no conductor
