@@ -52,6 +52,41 @@ describe('Ironic faults', () => {
     expect(stack.ironic.calls({ node: spec.uuid, method: 'PATCH' })).toHaveLength(6);
   });
 
+  it("a 409 refusing the act for good: no retry, the error is Ironic's", async () => {
+    const spec = nodeSpec(10);
+    const refusal = `Node ${spec.uuid} is associated with instance 4c5f0a3e-0000-4000-8000-000000000001.`;
+    stack.ironic.faults.add({ node: spec.uuid, method: 'PATCH', status: 409, message: refusal });
+    await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+    const final = await finished(spec.uuid);
+    expect(final.state).toBe('error');
+    expect(final.error).toContain(refusal);
+    expect(stack.ironic.calls({ node: spec.uuid, method: 'PATCH' })).toHaveLength(1);
+  });
+
+  it("a power-off Ironic accepts and its conductor fails: the run ends with Ironic's error", async () => {
+    const spec = nodeSpec(11);
+    stack.onBoot = (node) => {
+      stack.ironic.failPower(node.uuid, 'IPMI call failed: power off.');
+      return {};
+    };
+    try {
+      await api(stack, 'POST', `/v1/introspection/${spec.uuid}`);
+      const final = await finished(spec.uuid);
+      expect(final.state).toBe('error');
+      expect(final.error).toContain(`Failed to power off node ${spec.uuid}`);
+      expect(final.error).toContain(
+        "Failed to change power state to 'power off': IPMI call failed",
+      );
+      // Read back once, not polled for the two minutes a power-off may take.
+      expect(
+        stack.ironic.calls({ node: spec.uuid, method: 'GET', pathRe: /nodes\/[^/]+\?/ }).length,
+      ).toBeLessThan(5);
+    } finally {
+      stack.onBoot = () => ({});
+      stack.ironic.failPower(spec.uuid, null);
+    }
+  });
+
   it('transient 5xx and a slow Ironic are absorbed', async () => {
     const spec = nodeSpec(3);
     // One for the API's two attempts, two for a worker's three.

@@ -55,6 +55,9 @@ export class IronicPower implements PowerDriver {
       for (;;) {
         const current = await this.ironic.getNode(node.uuid);
         if (current.power_state === 'power off') return;
+        // Ironic sets the target and clears last_error before it accepts the action, and clears
+        // the target when the action ends: with an error left, it failed, and no wait will help.
+        if (!current.target_power_state && current.last_error) throw new Error(current.last_error);
         if (Date.now() > deadline) {
           throw new Error(`still "${current.power_state}" after ${this.opts.confirmTimeoutMs} ms`);
         }

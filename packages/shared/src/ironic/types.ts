@@ -6,6 +6,9 @@ export const IronicNodeSchema = z.looseObject({
   name: z.string().nullish(),
   provision_state: z.string().nullish(),
   power_state: z.string().nullish(),
+  /** Set while a power action runs; cleared when it ends, with `last_error` if it failed. */
+  target_power_state: z.string().nullish(),
+  last_error: z.string().nullish(),
   maintenance: z.boolean().nullish(),
   driver: z.string().nullish(),
   driver_info: z.record(z.string(), z.unknown()).nullish(),
