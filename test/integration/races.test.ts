@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOBS_TO_QUEUE, TERMINAL_STATES, jobId, type State } from '@inspector/shared';
+import {
+  JOBS_TO_QUEUE,
+  TERMINAL_STATES,
+  jobId,
+  type NodeRecord,
+  type State,
+} from '@inspector/shared';
 import { nodeSpec } from '../fixtures/fake-ironic.ts';
 import { buildRamdiskData, postRamdiskData } from '../fixtures/ramdisk-sim.ts';
 import { waitUntil } from '../helpers/processes.ts';
@@ -33,6 +39,18 @@ afterAll(async () => {
 });
 
 const legalIdle: State[] = ['waiting', 'finished', 'error'];
+
+/** Starts a run whose reboot Ironic holds for `holdMs`; resolves with the run once it is sent. */
+async function startWithHeldReboot(uuid: string, holdMs: number): Promise<NodeRecord> {
+  const put = { node: uuid, method: 'PUT' };
+  const power = /\/states\/power$/;
+  a.ironic.faults.add({ ...put, path: power, delayMs: holdMs, times: 1 });
+  expect((await api(a, 'POST', `/v1/introspection/${uuid}`)).status).toBe(202);
+  await waitUntil('the reboot under way', async () =>
+    a.ironic.calls({ ...put, pathRe: power, status: 0 }).length > 0 ? true : null,
+  );
+  return (await a.store.get(uuid))!;
+}
 
 describe('replicas racing on the same nodes', () => {
   it('never lets a stale run or an illegal event change a node', async () => {
@@ -150,22 +168,8 @@ describe('replicas racing on the same nodes', () => {
   it('an abort outlived by its run while it waits for the boot leaves the next run alone', async () => {
     const spec = nodeSpec(5);
     const since = Date.now();
-    // Ironic holds the reboot: the abort waits for the boot job that sent it.
-    a.ironic.faults.add({
-      node: spec.uuid,
-      method: 'PUT',
-      path: /\/states\/power$/,
-      delayMs: 5000,
-      times: 1,
-    });
-    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
-    await waitUntil('the reboot under way', async () =>
-      a.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /\/states\/power$/, status: 0 })
-        .length > 0
-        ? true
-        : null,
-    );
-    const old = (await a.store.get(spec.uuid))!;
+    // The abort waits for the boot job that sent the held reboot.
+    const old = await startWithHeldReboot(spec.uuid, 5000);
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}/abort`)).status).toBe(202);
     const abortJob = await waitUntil('the abort job waiting for the boot', async () => {
       const found = await a.worker.queues.byName[JOBS_TO_QUEUE.abort].getJob(
@@ -180,31 +184,20 @@ describe('replicas racing on the same nodes', () => {
     });
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
     await waitUntil('the old abort job done', async () => (await abortJob.isCompleted()) || null);
+    // The new run's boot waited for the same held reboot: it goes on once that is done.
+    await waitUntil('the new run waiting', async () =>
+      (await a.store.get(spec.uuid))?.state === 'waiting' ? true : null,
+    );
     const powerOffs = a.ironic
       .calls({ node: spec.uuid, method: 'PUT', pathRe: /\/states\/power$/ })
       .filter((c) => c.at >= since && (c.body as { target?: string }).target === 'power off');
     expect(powerOffs).toEqual([]);
-    expect((await a.store.get(spec.uuid))?.state).toBe('waiting');
   });
 
   it("a restart while the last run's reboot is held still boots the new run from PXE", async () => {
     const spec = nodeSpec(10);
-    // Ironic holds the first reboot, as it would retry one answered 409 (the node locked).
-    a.ironic.faults.add({
-      node: spec.uuid,
-      method: 'PUT',
-      path: /\/states\/power$/,
-      delayMs: 4000,
-      times: 1,
-    });
-    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
-    await waitUntil('the reboot under way', async () =>
-      a.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /\/states\/power$/, status: 0 })
-        .length > 0
-        ? true
-        : null,
-    );
-    const old = (await a.store.get(spec.uuid))!;
+    // Held as Ironic would retry one answered 409 (the node locked).
+    const old = await startWithHeldReboot(spec.uuid, 4000);
     expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
     const boots = a.ironic.node(spec.uuid)!.fake.boots;
     await waitUntil('both reboots done', async () => (boots.length >= 2 ? true : null));
