@@ -87,6 +87,20 @@ describe('POST /v1/introspection/<node> and the whole flow', () => {
     expect(created?.pxe_enabled).toBe(true);
   });
 
+  it('leaves PXE on for the NIC the ramdisk booted from alone, as upstream does', async () => {
+    const spec = nodeSpec(212);
+    // Enrolled by hand: Ironic's default turns PXE on for every port.
+    stack.ironic.addNode({ index: 212, macs: [] });
+    for (const mac of spec.macs) stack.ironic.addPort(spec.uuid, mac, true);
+    expect((await api(stack, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    expect(await finished(spec.uuid)).toMatchObject({ state: 'finished', error: null });
+    const pxe = Object.fromEntries(
+      stack.ironic.portsOf(spec.uuid).map((p) => [p.address, p.pxe_enabled]),
+    );
+    // The ramdisk boots from the first NIC.
+    expect(pxe).toEqual({ [spec.macs[0]!]: true, [spec.macs[1]!]: false });
+  });
+
   it('introspects a node whose UUID is not RFC 4122, as SMBIOS-derived ids often are', async () => {
     // Version nibble 0 and variant nibble 0: a UUID to Ironic, not to a strict RFC 4122 check.
     const uuid = '00000000-0000-0000-0000-ac1f6b123456';

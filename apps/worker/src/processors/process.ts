@@ -43,6 +43,10 @@ async function applyPlan(
     const created = await ctx.ironic.createPort(node.uuid, port.address, port.pxe_enabled);
     log.info({ mac: port.address, created }, created ? 'port created' : 'port already exists');
   }
+  for (const { port, pxe_enabled } of plan.pxePorts) {
+    await ctx.ironic.setPortPxeEnabled(port, node.uuid, pxe_enabled);
+    log.info({ mac: port.address, pxe_enabled }, 'port pxe_enabled set');
+  }
   for (const port of plan.deletePorts) {
     await ctx.ironic.deletePort(port, node.uuid);
     log.info({ mac: port.address }, 'port deleted');

@@ -159,6 +159,30 @@ describe('validate_interfaces', () => {
     expect(planUpdate(data, node, ports, added).deletePorts.map((p) => p.uuid)).toEqual(['p4']);
   });
 
+  it('sets pxe_enabled on existing ports to match the NIC the ramdisk booted from', () => {
+    const ports: IronicPort[] = [
+      { uuid: 'p1', address: '11:22:33:44:55:66', pxe_enabled: true },
+      { uuid: 'p2', address: '66:55:44:33:22:11', pxe_enabled: false },
+      { uuid: 'p3', address: 'DE:AD:BE:EF:DE:AD', pxe_enabled: false },
+      { uuid: 'p4', address: '01:09:02:08:03:07', pxe_enabled: true },
+    ];
+    const { c } = ctx();
+    const { data } = preprocess(seedData(), c);
+    // p2 is the boot NIC; p4 is no NIC of this data, left as it is.
+    expect(
+      planUpdate(data, node, ports, c).pxePorts.map((p) => [p.port.uuid, p.pxe_enabled]),
+    ).toEqual([
+      ['p1', false],
+      ['p2', true],
+    ]);
+    const keep = ctx({ OVERWRITE_EXISTING: false }).c;
+    expect(planUpdate(data, node, ports, keep).pxePorts).toEqual([]);
+    expect(planUpdate(data, { ...node, provision_state: 'active' }, ports, c).pxePorts).toEqual([]);
+    // Without a boot interface the boot NIC is unknown: nothing changes.
+    const unknown = preprocess({ ...seedData(), boot_interface: null }, c).data;
+    expect(planUpdate(unknown, node, ports, c).pxePorts).toEqual([]);
+  });
+
   it('never takes lo, or an interface with a loopback address, for a port', () => {
     const looped = {
       ...seedData(),

@@ -60,7 +60,7 @@ export function planUpdate(
   ports: IronicPort[],
   ctx: HookContext,
 ): UpdatePlan {
-  const plan: UpdatePlan = { nodePatches: [], createPorts: [], deletePorts: [] };
+  const plan: UpdatePlan = { nodePatches: [], createPorts: [], deletePorts: [], pxePorts: [] };
   for (const hook of selected(ctx)) hook.beforeUpdate?.(data, node, ports, plan, ctx);
   return plan;
 }

@@ -20,6 +20,8 @@ export interface UpdatePlan {
   nodePatches: JsonPatchOp[];
   createPorts: { address: string; pxe_enabled: boolean }[];
   deletePorts: IronicPort[];
+  /** Existing ports whose `pxe_enabled` is to be set to the value given. */
+  pxePorts: { port: IronicPort; pxe_enabled: boolean }[];
 }
 
 export interface HookContext {

@@ -59,9 +59,24 @@ export const validateInterfaces: Hook = {
         pxe_enabled: data.pxe_mac ? mac === data.pxe_mac : true,
       });
     }
+    // A reapply reaches deployed nodes too: a spare NIC the data missed is still cabled, and the
+    // NIC it boots from is the deployment's business.
+    if (IN_USE.has(node.provision_state ?? '')) return;
+    // As upstream's update_pxe_enabled, under overwrite_existing: the NIC the node booted the
+    // ramdisk from is the one to PXE-boot from. Unknown without a boot interface, when
+    // upstream turned every port off, which would leave the node unable to boot at all.
+    if (ctx.config.OVERWRITE_EXISTING && data.pxe_mac) {
+      const present = new Set(Object.values(data.all_interfaces).map((i) => i.mac));
+      for (const port of ports) {
+        const mac = normalizeMac(port.address);
+        const pxe_enabled = mac === data.pxe_mac;
+        if (mac && present.has(mac) && port.pxe_enabled !== pxe_enabled) {
+          plan.pxePorts.push({ port, pxe_enabled });
+        }
+      }
+    }
     const { KEEP_PORTS } = ctx.config;
-    // A reapply reaches deployed nodes too: a spare NIC the data missed is still cabled.
-    if (KEEP_PORTS === 'all' || IN_USE.has(node.provision_state ?? '')) return;
+    if (KEEP_PORTS === 'all') return;
     const keep = new Set(
       KEEP_PORTS === 'present' ? Object.values(data.all_interfaces).map((i) => i.mac) : data.macs,
     );

@@ -471,6 +471,14 @@ export class IronicClient {
     }
   }
 
+  /** Sets whether Ironic PXE-boots the node from this port; the same value twice is harmless. */
+  async setPortPxeEnabled(port: IronicPort, nodeUuid: string, pxeEnabled: boolean): Promise<void> {
+    const op = `Set pxe_enabled=${pxeEnabled} on port ${port.address} of node ${nodeUuid}`;
+    await this.#call(op, 'PATCH', `/v1/ports/${port.uuid}`, [
+      { op: 'replace', path: '/pxe_enabled', value: pxeEnabled },
+    ]);
+  }
+
   async deletePort(port: IronicPort, nodeUuid: string): Promise<void> {
     const op = `Delete port ${port.address} of node ${nodeUuid}`;
     try {
