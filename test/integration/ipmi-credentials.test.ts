@@ -19,18 +19,18 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 /** Starts with new credentials and posts the ramdisk's data (no boot: credentials skip it). */
-async function introspectWithNewCredentials(spec: NodeSpec): Promise<void> {
-  stack.onBoot = () => null;
+async function introspectWithNewCredentials(spec: NodeSpec, on: Stack = stack): Promise<void> {
+  on.onBoot = () => null;
   const started = await api(
-    stack,
+    on,
     'POST',
     `/v1/introspection/${spec.uuid}?new_ipmi_username=ironic&new_ipmi_password=N3wSecret`,
   );
   expect(started.status).toBe(202);
   await waitUntil('waiting', async () =>
-    (await stack.store.get(spec.uuid))?.state === 'waiting' ? true : null,
+    (await on.store.get(spec.uuid))?.state === 'waiting' ? true : null,
   );
-  expect((await postRamdiskData(stack.url, buildRamdiskData(spec))).status).toBe(200);
+  expect((await postRamdiskData(on.url, buildRamdiskData(spec))).status).toBe(200);
 }
 
 describe('new IPMI credentials through Ironic', () => {
@@ -98,15 +98,7 @@ describe('new IPMI credentials with POWER_OFF=false', () => {
     const spec = nodeSpec(4);
     quiet.ironic.addNode({ index: 4, maintenance: true });
     quiet.ironic.setPowerState(spec.uuid, 'power on');
-    quiet.onBoot = () => null;
-    const started = await api(
-      quiet,
-      'POST',
-      `/v1/introspection/${spec.uuid}?new_ipmi_username=ironic&new_ipmi_password=N3wSecret`,
-    );
-    expect(started.status).toBe(202);
-    await waitUntil('waiting', async () => (await quiet.store.get(spec.uuid))?.state === 'waiting');
-    expect((await postRamdiskData(quiet.url, buildRamdiskData(spec))).status).toBe(200);
+    await introspectWithNewCredentials(spec, quiet);
     expect(await finishedStatus(quiet, spec.uuid)).toMatchObject({ state: 'finished' });
     expect(quiet.ironic.node(spec.uuid)!.driver_info.ipmi_username).toBe('ironic');
     expect(quiet.ironic.calls({ node: spec.uuid, method: 'PUT', pathRe: /states\/power/ })).toEqual(
