@@ -40,8 +40,8 @@ export const NodeJobSchema = z.object({
   gen: z.number().int().positive(),
   reqId: z.string().max(200),
   /**
-   * A boot job's only: the run this one replaced while it waited for the ramdisk, whose boot job
-   * may still be trying its reboot.
+   * A boot job's only: the node's run this one replaced, whose boot job may still be trying its
+   * reboot (restarted while waiting, or ended by a timeout during a reboot Ironic held).
    */
   replaced: z.number().int().positive().optional(),
 });
