@@ -24,7 +24,7 @@ const redis = newRedis();
 
 beforeAll(async () => {
   // Room for the cases that hold Ironic's answers for seconds to line events up.
-  a = await startStack({ IRONIC_TIMEOUT_MS: '8000' }, { nodes: 11 });
+  a = await startStack({ IRONIC_TIMEOUT_MS: '8000' }, { nodes: 12 });
   // Replica B shares A's Redis prefix and A's Ironic.
   b = await startStack(
     { REDIS_PREFIX: a.config.REDIS_PREFIX, IRONIC_URL: a.ironic.url, IRONIC_TIMEOUT_MS: '8000' },
@@ -206,6 +206,44 @@ describe('replicas racing on the same nodes', () => {
     const record = (await a.store.get(spec.uuid))!;
     expect(record.gen).toBeGreaterThan(old.gen);
     expect(record.state).toBe('waiting');
+  });
+
+  it('a processing job outlived by its run while Ironic lists ports writes nothing to the node', async () => {
+    const spec = nodeSpec(11);
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    await waitUntil('waiting', async () => (await a.store.get(spec.uuid))?.state === 'waiting');
+    const old = (await a.store.get(spec.uuid))!;
+    // Ironic holds the port listing that comes before the node update.
+    a.ironic.faults.add({
+      node: spec.uuid,
+      method: 'GET',
+      path: '/v1/ports',
+      delayMs: 4000,
+      times: 1,
+    });
+    expect((await postRamdiskData(a.url, buildRamdiskData(spec))).status).toBe(200);
+    await waitUntil('the port listing under way', async () =>
+      a.ironic.calls({ node: spec.uuid, method: 'GET', pathRe: /^\/v1\/ports/, status: 0 }).length
+        ? true
+        : null,
+    );
+    expect(await a.store.transition(spec.uuid, old.gen, 'timeout', { error: 'timeout' })).toEqual({
+      ok: true,
+      from: 'processing',
+    });
+    const restartedAt = Date.now();
+    expect((await api(a, 'POST', `/v1/introspection/${spec.uuid}`)).status).toBe(202);
+    const oldJob = await a.worker.queues.byName.processing.getJob(
+      jobId('process', { node: spec.uuid, gen: old.gen, reqId: '' }),
+    );
+    await waitUntil(
+      'the old processing job done',
+      async () => (await oldJob!.isCompleted()) || null,
+    );
+    const writes = a.ironic
+      .calls({ node: spec.uuid })
+      .filter((c) => c.at >= restartedAt && ['PATCH', 'POST', 'DELETE'].includes(c.method));
+    expect(writes).toEqual([]);
   });
 
   it('a processing job outlived by its run leaves the node of the next run alone', async () => {

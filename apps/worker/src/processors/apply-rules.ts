@@ -35,8 +35,9 @@ export async function applyRules(
   });
   let updated = node;
   if (plan.patch.length) {
-    updated = await startOverOnLostAnswer(ctx, log, async (attempt) => {
-      if (attempt > 1) await assertRunStillIn(ctx, job, ownStates);
+    // Checked every time: planning read the whole node, which a slow Ironic makes outlast a run.
+    updated = await startOverOnLostAnswer(ctx, log, async () => {
+      await assertRunStillIn(ctx, job, ownStates);
       return ctx.ironic.patchNode(job.node, plan.patch, { resetInterfaces: plan.resetInterfaces });
     });
   }

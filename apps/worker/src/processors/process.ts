@@ -30,15 +30,23 @@ export interface CredentialCheckPolicy {
   intervalMs: number;
 }
 
+/**
+ * Asks of Ironic what the hooks plan. `stillOurs` throws once the run has moved on: the reads
+ * before each batch of writes can take minutes with a slow Ironic, meanwhile the run may have
+ * timed out and the node been started again, and old data must not overwrite the new run's.
+ */
 async function applyPlan(
   ctx: WorkerContext,
   node: IronicNode,
   data: ProcessedData,
   hookCtx: HookContext,
   log: Logger,
+  stillOurs: () => Promise<void>,
 ): Promise<IronicNode> {
   const ports = await ctx.ironic.listPorts(node.uuid);
   const plan = planUpdate(data, node, ports, hookCtx);
+  const portWrites = plan.createPorts.length + plan.pxePorts.length + plan.deletePorts.length;
+  if (portWrites) await stillOurs();
   for (const port of plan.createPorts) {
     const created = await ctx.ironic.createPort(node.uuid, port.address, port.pxe_enabled);
     log.info({ mac: port.address, created }, created ? 'port created' : 'port already exists');
@@ -51,7 +59,9 @@ async function applyPlan(
     await ctx.ironic.deletePort(port, node.uuid);
     log.info({ mac: port.address }, 'port deleted');
   }
-  return plan.nodePatches.length ? ctx.ironic.patchNode(node.uuid, plan.nodePatches) : node;
+  if (!plan.nodePatches.length) return node;
+  await stillOurs();
+  return ctx.ironic.patchNode(node.uuid, plan.nodePatches);
 }
 
 /**
@@ -156,7 +166,7 @@ async function processStoredData(
       .catch((err) => ironicNotFound(job.node, err));
     // A reapply touches properties and ports only, as upstream's: a deployed node may be reapplied.
     if (powerActions) checkProvisionState(current);
-    return applyPlan(ctx, current, data, hookCtx, log);
+    return applyPlan(ctx, current, data, hookCtx, log, () => assertRunStillIn(ctx, job, ownStates));
   });
   // Stored before the rules run, as upstream: a rule that fails the run leaves its data to read.
   await ctx.store.setProcessed(job.node, job.gen, JSON.stringify(document));
