@@ -1,19 +1,17 @@
 import { normalizeMac } from '../mac.ts';
-import { parseIpAddress } from '../rules/ip.ts';
+import { inNetwork, parseIpAddress, parseIpNetwork } from '../rules/ip.ts';
 import type { Interface } from '../ramdisk-data.ts';
 import { HookFailure, type Hook } from './types.ts';
 
 /** Provision states of a node in use: its ports are made, never taken away (upstream's rule). */
 const IN_USE = new Set(['active', 'rescue']);
 
+const LOOPBACK = ['127.0.0.0/8', '::1/128'].map((net) => parseIpNetwork(net)!);
+
 /** `lo`, or an address of this machine itself: never a NIC to boot or reach the node by. */
 function isLoopback(name: string, ip: string | null): boolean {
   const address = ip === null ? null : parseIpAddress(ip);
-  return (
-    name === 'lo' ||
-    (address?.version === 4 && address.bits >> 24n === 127n) ||
-    (address?.version === 6 && address.bits === 1n)
-  );
+  return name === 'lo' || (address !== null && LOOPBACK.some((net) => inNetwork(address, net)));
 }
 
 export const validateInterfaces: Hook = {
