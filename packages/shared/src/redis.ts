@@ -229,6 +229,13 @@ export function createRedis(
   }
 }
 
+/**
+ * What ioredis rejects a command with when the connection closed after it went out and before its
+ * reply, where it does not send it again (pipelined behind an answered command): Redis may have
+ * run it.
+ */
+export const ABORTED_AT_CLOSE = 'Command aborted due to connection close';
+
 // ioredis reports these as plain Errors, told apart by their messages only; Cluster clients have
 // their own, and a Cluster the API cannot reach is as unavailable as a server it cannot.
 const REDIS_DOWN = new RegExp(
@@ -249,7 +256,7 @@ const REDIS_DOWN = new RegExp(
     'CLUSTERDOWN',
     'Node is disconnected',
     'All sentinels are unreachable',
-    'Command aborted due to connection close',
+    ABORTED_AT_CLOSE,
   ].join('|'),
   'i',
 );

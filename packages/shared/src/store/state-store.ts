@@ -11,7 +11,7 @@ import {
   type State,
   type StateEvent,
 } from '../state-machine.ts';
-import { redisReady, type RedisClient } from '../redis.ts';
+import { ABORTED_AT_CLOSE, redisReady, type RedisClient } from '../redis.ts';
 import { storeKeys, type StoreKeys } from './keys.ts';
 import {
   CLAIM,
@@ -105,7 +105,6 @@ export interface TransitionOptions {
   onlyFrom?: readonly State[];
 }
 
-const ABORTED_AT_CLOSE = 'Command aborted due to connection close';
 /** How long a change aborted at a connection's close waits for the connection to be back. */
 const RECONNECT_WAIT_MS = 5000;
 
